@@ -1,0 +1,1 @@
+"""Digest building, rendering and delivery channels (built by the digest issue)."""

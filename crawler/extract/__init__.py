@@ -1,0 +1,1 @@
+"""Pure extractors: bytes or files in, plain records out. No database, no network."""

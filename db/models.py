@@ -1,0 +1,177 @@
+"""The tables analysts query. Names are stable: README.md documents every table and column.
+
+Natural keys are NOT NULL and UNIQUE, so the database itself refuses a second copy of a record.
+Every tracked record carries `first_seen_at`, `updated_at` and `revision` (1 on insert, +1 per
+change); what changed and when is in `events`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import JSONDocument, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BIGINT elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Tracked:
+    """Columns every deduplicated record has."""
+
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WarningLetter(Tracked, Base):
+    """One FDA warning letter, keyed by the slug of its fda.gov URL."""
+
+    __tablename__ = "warning_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(300), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    marcs_cms_number: Mapped[str | None] = mapped_column(String(16), index=True)
+    company_name: Mapped[str | None] = mapped_column(Text)
+    posted_date: Mapped[date | None] = mapped_column(Date, index=True)
+    letter_date: Mapped[date | None] = mapped_column(Date)
+    issuing_office: Mapped[str | None] = mapped_column(Text, index=True)
+    issuing_office_raw: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    response_letter_date: Mapped[date | None] = mapped_column(Date)
+    closeout_letter_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Notice(Tracked, Base):
+    """One FDA safety notification, MedWatch alert or press item, keyed by its canonical URL."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class Clinic(Tracked, Base):
+    """A clinic, med spa or salon; `clinic_key` is its domain, else phone, else name + postcode."""
+
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    clinic_key: Mapped[str] = mapped_column(String(400), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    postcode: Mapped[str | None] = mapped_column(String(32))
+    country: Mapped[str | None] = mapped_column(String(2))
+
+
+class Page(Tracked, Base):
+    """A clinic web page; `content_hash` is of the extracted text, so markup noise is no change."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"), index=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Flag(Base):
+    """One rule's finding about one clinic: opened, escalated, resolved, with its evidence."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("clinic_id", "rule_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    rule_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[Any] = mapped_column(JSONDocument)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    """The append-only spine: what happened, to which record, in commit order of `id`."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_subject", "subject_type", "subject_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int | None] = mapped_column(BigId)
+    subject_key: Mapped[str] = mapped_column(Text)
+    summary: Mapped[Any] = mapped_column(JSONDocument)
+
+
+class Delivery(Base):
+    """One send of one digest on one channel, covering events first_event_id..last_event_id."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100), index=True)
+    first_event_id: Mapped[int] = mapped_column(BigId)
+    last_event_id: Mapped[int] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_id: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlRun(Base):
+    """One run of one source (a spider, or a file import): when, outcome, and counts."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    records_seen: Mapped[int] = mapped_column(Integer, default=0)
+    records_new: Mapped[int] = mapped_column(Integer, default=0)
+    records_changed: Mapped[int] = mapped_column(Integer, default=0)
+    records_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,414 @@
+"""The store API: the only module that writes SQL.
+
+Every write goes through `_write()`, which makes this process the store's single writer for the
+length of one transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory
+lock). Holding that lock, an upsert reads the stored versions of its batch, decides per record
+whether it is new, changed or unchanged, writes only what differs with INSERT .. ON CONFLICT DO
+UPDATE, and appends one event per new or changed record in the same transaction. Because writers
+are serialized, event ids grow in commit order, so "events after id N" never skips a late commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db import migrate
+from db.engine import WRITE_OPTION, describe_url, make_engine
+from db.models import Base, CrawlRun, Event, WarningLetter
+from db.records import LETTER_LIFECYCLE_FIELDS, LetterRecord
+
+# Same constant in every exowatch process: it names "the store's writer" on one database.
+_PG_WRITE_LOCK = 0x65786F77_77726974 & 0x7FFFFFFFFFFFFFFF
+# Keep IN (...) lists and multi-row VALUES well under SQLite's bound-parameter limit.
+_READ_CHUNK = 500
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (not initialised, invariant broken). Exit status 1."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class UpsertReport:
+    """Per-record outcome of one upsert call, by natural key."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.new) + len(self.changed) + len(self.unchanged)
+
+    def outcome(self, key: str) -> str | None:
+        for name in ("new", "changed", "unchanged"):
+            if key in getattr(self, name):
+                return name
+        return None
+
+    def extend(self, other: UpsertReport) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+
+    def line(self) -> str:
+        return f"{len(self.new)} new, {len(self.changed)} changed, {len(self.unchanged)} unchanged"
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    kind: str
+    subject_type: str
+    subject_key: str
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Entity:
+    """How one record type maps onto its table and its events."""
+
+    table: Table
+    key: str
+    fields: tuple[str, ...]
+    subject_type: str
+    new_kind: str
+    changed_kind: str
+    headline: tuple[str, ...]  # fields copied into a `*.new` event's summary
+
+
+LETTERS = _Entity(
+    table=WarningLetter.__table__,
+    key="slug",
+    fields=tuple(f.name for f in dataclasses.fields(LetterRecord)),
+    subject_type="warning_letter",
+    new_kind="letter.new",
+    changed_kind="letter.updated",
+    headline=("company_name", "posted_date", "issuing_office", "subject", "marcs_cms_number", "url"),
+)
+
+
+class Store:
+    """A handle on one exowatch database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_size: int = 500,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.batch_size = batch_size
+        self.clock = clock
+        self._statements: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout_seconds: float = 30.0, batch_size: int = 500) -> Store:
+        return cls(make_engine(url, busy_timeout_seconds=busy_timeout_seconds), batch_size=batch_size)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def location(self) -> str:
+        return describe_url(self.engine)
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def init(self) -> tuple[str | None, str]:
+        """Create or upgrade the schema (idempotent); returns the revisions before and after."""
+        return migrate.upgrade(self.engine)
+
+    def require_schema(self) -> None:
+        """Refuse to work on a store that `exowatch init` has not brought to the newest schema."""
+        current = migrate.current_revision(self.engine)
+        head = migrate.head_revision()
+        if current is None:
+            raise StoreError(f"the store at {self.location} is not initialised: run `exowatch init`")
+        if current != head:
+            raise StoreError(
+                f"the store at {self.location} is at schema {current}, this exowatch needs {head}: "
+                "run `exowatch init` to upgrade it"
+            )
+
+    # -- writes -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction, holding the store's single-writer lock until it commits."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
+                yield connection
+
+    def upsert_letters(
+        self,
+        letters: Iterable[LetterRecord],
+        *,
+        source: str,
+        overwrite: Collection[str] = LETTER_LIFECYCLE_FIELDS,
+        progress: Callable[[int], None] | None = None,
+    ) -> UpsertReport:
+        """Store warning letters once each. Fields in `overwrite` replace stored values when the
+        source states them; every other field only fills a value the store does not have yet.
+        """
+        rows = (dataclasses.asdict(letter) for letter in letters)
+        return self._upsert(LETTERS, rows, source=source, overwrite=frozenset(overwrite), progress=progress)
+
+    def _upsert(
+        self,
+        entity: _Entity,
+        rows: Iterable[dict[str, Any]],
+        *,
+        source: str,
+        overwrite: frozenset[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> UpsertReport:
+        """Upsert in batches of `batch_size`, one transaction each; `progress(n)` after each."""
+        merged: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            key = row[entity.key]
+            if not key:
+                raise ValueError(f"{entity.subject_type} without a {entity.key}")
+            if key in merged:
+                merged[key] = _merge(merged[key], row, entity.fields, overwrite)[0]
+            else:
+                merged[key] = row
+        report = UpsertReport()
+        keys = sorted(merged)  # one order for every writer: no lock-order surprises
+        for start in range(0, len(keys), self.batch_size):
+            batch = [merged[k] for k in keys[start : start + self.batch_size]]
+            report.extend(self._upsert_batch(entity, batch, source, overwrite))
+            if progress is not None:
+                progress(len(batch))
+        return report
+
+    def _upsert_batch(
+        self,
+        entity: _Entity,
+        batch: Sequence[dict[str, Any]],
+        source: str,
+        overwrite: frozenset[str],
+    ) -> UpsertReport:
+        table = entity.table
+        report = UpsertReport()
+        with self._write() as connection:
+            now = self.clock()
+            stored = self._read_stored(connection, entity, [row[entity.key] for row in batch])
+            writes: list[dict[str, Any]] = []
+            changes: dict[str, dict[str, Any]] = {}
+            for row in batch:
+                key = row[entity.key]
+                old = stored.get(key)
+                if old is None:
+                    writes.append({**row, "first_seen_at": now, "updated_at": now, "revision": 1})
+                    report.new.append(key)
+                    continue
+                new_values, changed = _merge(old, row, entity.fields, overwrite)
+                if not changed:
+                    report.unchanged.append(key)
+                    continue
+                writes.append(
+                    {
+                        **new_values,
+                        "first_seen_at": old["first_seen_at"],
+                        "updated_at": now,
+                        "revision": old["revision"] + 1,
+                    }
+                )
+                changes[key] = {
+                    f: {"from": _jsonable(old[f]), "to": _jsonable(new_values[f])} for f in changed
+                }
+                report.changed.append(key)
+            if not writes:
+                return report
+            returned = connection.execute(self._upsert_statement(connection, entity), writes).all()
+            ids = {}
+            for row_id, key, revision in returned:
+                expected = 1 if key not in changes else stored[key]["revision"] + 1
+                if revision != expected:
+                    raise StoreError(
+                        f"{table.name} {key}: revision {revision}, expected {expected}; "
+                        "another writer bypassed the store lock"
+                    )
+                ids[key] = row_id
+            events = [
+                self._event(
+                    now,
+                    entity.new_kind,
+                    entity,
+                    key,
+                    ids[key],
+                    {"source": source, **{f: _jsonable(row[f]) for f in entity.headline}},
+                )
+                for row in writes
+                if (key := row[entity.key]) not in changes
+            ]
+            events += [
+                self._event(
+                    now, entity.changed_kind, entity, key, ids[key], {"source": source, "changes": diff}
+                )
+                for key, diff in changes.items()
+            ]
+            connection.execute(insert(Event.__table__), events)
+        return report
+
+    def _read_stored(
+        self, connection: Connection, entity: _Entity, keys: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        table = entity.table
+        columns = [table.c[f] for f in entity.fields] + [table.c.first_seen_at, table.c.revision]
+        key_column = table.c[entity.key]
+        stored: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), _READ_CHUNK):
+            chunk = keys[start : start + _READ_CHUNK]
+            for row in connection.execute(select(*columns).where(key_column.in_(chunk))).mappings():
+                stored[row[entity.key]] = dict(row)
+        return stored
+
+    def _upsert_statement(self, connection: Connection, entity: _Entity):
+        cache_key = f"{connection.dialect.name}:{entity.table.name}"
+        statement = self._statements.get(cache_key)
+        if statement is None:
+            table = entity.table
+            dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+            stmt = dialect_insert(table)
+            updates = {f: stmt.excluded[f] for f in entity.fields if f != entity.key}
+            updates |= {"updated_at": stmt.excluded.updated_at, "revision": table.c.revision + 1}
+            statement = stmt.on_conflict_do_update(
+                index_elements=[table.c[entity.key]], set_=updates
+            ).returning(table.c.id, table.c[entity.key], table.c.revision)
+            self._statements[cache_key] = statement
+        return statement
+
+    @staticmethod
+    def _event(now: datetime, kind: str, entity: _Entity, key: str, subject_id: int, summary: dict) -> dict:
+        return {
+            "at": now,
+            "kind": kind,
+            "subject_type": entity.subject_type,
+            "subject_id": subject_id,
+            "subject_key": key,
+            "summary": summary,
+        }
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, source: str) -> int:
+        with self._write() as connection:
+            return connection.execute(
+                insert(CrawlRun.__table__).returning(CrawlRun.__table__.c.id),
+                {
+                    "source": source,
+                    "started_at": self.clock(),
+                    "status": "running",
+                    "records_seen": 0,
+                    "records_new": 0,
+                    "records_changed": 0,
+                    "records_unchanged": 0,
+                },
+            ).scalar_one()
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        report: UpsertReport | None = None,
+        seen: int = 0,
+        error: str | None = None,
+    ) -> None:
+        table = CrawlRun.__table__
+        with self._write() as connection:
+            started = connection.execute(select(table.c.started_at).where(table.c.id == run_id)).scalar_one()
+            finished = self.clock()
+            values: dict[str, Any] = {
+                "status": status,
+                "finished_at": finished,
+                "records_seen": seen,
+                "duration_seconds": (finished - started).total_seconds(),
+                "error": error,
+            }
+            if report is not None:
+                values |= {
+                    "records_new": len(report.new),
+                    "records_changed": len(report.changed),
+                    "records_unchanged": len(report.unchanged),
+                }
+            connection.execute(table.update().where(table.c.id == run_id).values(**values))
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def table_counts(self) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            return {
+                name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+                for name, table in Base.metadata.tables.items()
+            }
+
+    def latest_events(self, limit: int) -> list[EventView]:
+        table = Event.__table__
+        query = select(table).order_by(table.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [
+                EventView(r.id, r.at, r.kind, r.subject_type, r.subject_key, r.summary or {})
+                for r in connection.execute(query)
+            ]
+
+    def latest_runs(self, limit: int) -> list[Mapping[str, Any]]:
+        table = CrawlRun.__table__
+        with self.engine.connect() as connection:
+            query = select(table).order_by(table.c.id.desc()).limit(limit)
+            return [dict(r) for r in connection.execute(query).mappings()]
+
+    def letters_by_listing_fields(self) -> dict[tuple[str, date | None, date | None], list[str]]:
+        """(company, letter date, posted date) -> slugs, for exports that carry no letter link."""
+        table = WarningLetter.__table__
+        index: dict[tuple[str, date | None, date | None], list[str]] = {}
+        query = select(table.c.company_name, table.c.letter_date, table.c.posted_date, table.c.slug)
+        with self.engine.connect() as connection:
+            for company, letter_date, posted_date, slug in connection.execute(query):
+                index.setdefault(((company or "").casefold(), letter_date, posted_date), []).append(slug)
+        return index
+
+
+def _merge(
+    old: Mapping[str, Any], new: Mapping[str, Any], fields: Sequence[str], overwrite: frozenset[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Combine a stored record with a source's view of it; returns (merged, changed field names).
+
+    A source that does not state a field (None) never erases it. Fields in `overwrite` take the
+    source's value; the others only fill a gap, so two sources that word a subject differently do
+    not flip a record back and forth on every import.
+    """
+    merged = {f: old[f] for f in fields}
+    changed = []
+    for f in fields:
+        value = new[f]
+        if value is None or value == old[f]:
+            continue
+        if old[f] is None or f in overwrite:
+            merged[f] = value
+            changed.append(f)
+    return merged, changed
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value

@@ -1,0 +1,190 @@
+"""The `exowatch` command line.
+
+Exit status: 0 done; 2 bad input (a config key, a file, a row), with one line saying what; 1 an
+operational failure (store unreachable, not initialised). A traceback is shown only with -v.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import click
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from db.store import Store, StoreError
+from monitor.config import Config, load_config
+from monitor.errors import ExowatchError, InputError
+
+
+@dataclass
+class _State:
+    config_path: str | None = None
+    verbose: bool = False
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def open_store(self) -> Store:
+        database = self.config.database
+        return Store.open(
+            database.url, busy_timeout_seconds=database.busy_timeout_seconds, batch_size=database.batch_size
+        )
+
+
+pass_state = click.make_pass_decorator(_State)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $EXOWATCH_CONFIG, else ./config.toml, else built-in defaults).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """exowatch: FDA actions and clinics advertising unapproved exosome products."""
+    state = ctx.ensure_object(_State)
+    state.config_path = config_path
+    state.verbose = verbose
+
+
+@cli.command()
+@pass_state
+def init(state: _State) -> None:
+    """Create the store, or upgrade it to the newest schema. Safe to run again."""
+    store = state.open_store()
+    try:
+        before, after = store.init()
+    finally:
+        store.close()
+    if before == after:
+        click.echo(f"store at {store.location} is up to date (schema {after})")
+    else:
+        click.echo(f"store at {store.location}: schema {before or 'empty'} -> {after}")
+
+
+@cli.command("import-letters")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@pass_state
+def import_letters(state: _State, files: Sequence[str]) -> None:
+    """Backfill warning letters from FDA listing exports (CSV, JSON or FDA's XLSX)."""
+    from monitor.backfill import plan_import, run_import
+
+    store = state.open_store()
+    try:
+        store.require_schema()
+        plan = plan_import(store, files)
+        with _progress(plan.summary.letters, "storing letters") as advance:
+            summary = run_import(store, plan, progress=advance)
+    finally:
+        store.close()
+    for path, rows in summary.rows_per_file.items():
+        click.echo(f"{path}: {rows} rows")
+    if summary.matched_without_link or summary.unmatched_without_link:
+        click.echo(
+            f"rows without a letter link: {summary.matched_without_link} matched to a known letter, "
+            f"{len(summary.unmatched_without_link)} skipped (no single letter with that company and dates)"
+        )
+        for where in summary.unmatched_without_link[:10]:
+            click.echo(f"  skipped {where}")
+    click.echo(f"{summary.letters} letters: {summary.report.line()}")
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A bar on a terminal; on a pipe or log, a line per tenth of the work (large jobs only)."""
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            yield bar.update
+        return
+    done = 0
+    step = max(total // 10, 1)
+
+    def advance(count: int) -> None:
+        nonlocal done
+        before, done = done, done + count
+        if total >= 2000 and (done // step > before // step or done == total):
+            click.echo(f"{label}: {done}/{total}", err=True)
+
+    yield advance
+
+
+@cli.command()
+@click.option("--events", "event_limit", type=click.IntRange(0, 1000), help="How many latest events to show.")
+@pass_state
+def status(state: _State, event_limit: int | None) -> None:
+    """Where the store is, rows per table, the latest runs and events."""
+    store = state.open_store()
+    try:
+        store.require_schema()
+        limit = state.config.status.latest_events if event_limit is None else event_limit
+        click.echo(f"store: {store.location}")
+        click.echo(f"config: {state.config.source}")
+        click.echo("rows per table:")
+        for table, count in store.table_counts().items():
+            click.echo(f"  {table:<16} {count:>8}")
+        runs = store.latest_runs(5)
+        click.echo("latest runs:" if runs else "latest runs: none")
+        for run in runs:
+            click.echo(
+                f"  #{run['id']} {run['source']} {run['status']} at {run['started_at']:%Y-%m-%d %H:%M:%SZ}: "
+                f"{run['records_new']} new, {run['records_changed']} changed, "
+                f"{run['records_unchanged']} unchanged" + (f" ({run['error']})" if run["error"] else "")
+            )
+        events = store.latest_events(limit) if limit else []
+        click.echo("latest events:" if events else "latest events: none")
+        for event in events:
+            what = event.summary.get("company_name") or ", ".join(sorted(event.summary.get("changes", {})))
+            click.echo(f"  #{event.id} {event.at:%Y-%m-%d %H:%M:%SZ} {event.kind} {event.subject_key} {what}")
+    finally:
+        store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: maps failures to exit codes and one-line messages."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        cli.main(args=args, prog_name="exowatch", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("exowatch: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except InputError as exc:
+        return _fail(exc, 2, str(exc), verbose)
+    except (ExowatchError, StoreError) as exc:
+        return _fail(exc, 1, str(exc), verbose)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return _fail(exc, 1, f"database error: {reason}", verbose)
+    except SQLAlchemyError as exc:
+        return _fail(exc, 1, f"database error: {str(exc).splitlines()[0]}", verbose)
+    except KeyboardInterrupt:
+        click.echo("exowatch: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort keeps the one-line promise
+        return _fail(exc, 1, f"internal error: {type(exc).__name__}: {exc}", verbose)
+    return 0
+
+
+def _fail(exc: BaseException, code: int, message: str, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exception(exc)
+    click.echo(f"exowatch: error: {' '.join(message.split())}", err=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Load config.toml into frozen, typed dataclasses.
+
+Every key is checked against the dataclass that declares it, so a typo or a wrong type fails loudly
+with the file and key named, instead of silently falling back to a default. Secrets never live in
+the file: they come from EXOWATCH_* environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import ConfigError
+
+CONFIG_ENV = "EXOWATCH_CONFIG"
+DATABASE_URL_ENV = "EXOWATCH_DATABASE_URL"
+DEFAULT_CONFIG_NAME = "config.toml"
+DEFAULT_DATABASE_URL = "sqlite:///exowatch.db"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where the store lives and how writes are batched."""
+
+    url: str = DEFAULT_DATABASE_URL
+    busy_timeout_seconds: float = 30.0
+    batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        _require(self.busy_timeout_seconds > 0, "database.busy_timeout_seconds", "a number > 0")
+        _require(1 <= self.batch_size <= 10_000, "database.batch_size", "an integer from 1 to 10000")
+        _require(
+            self.url.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "postgres"),
+            "database.url",
+            "a sqlite:/// or postgresql:// URL",
+        )
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    """What `exowatch status` shows."""
+
+    latest_events: int = 10
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.latest_events <= 1000, "status.latest_events", "an integer from 0 to 1000")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. `source` names the file it came from (not a TOML key)."""
+
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    status: StatusConfig = field(default_factory=StatusConfig)
+    source: str = field(default="(built-in defaults)", metadata={"toml": False})
+
+
+class _ValueProblem(Exception):
+    """Raised inside dataclass validation; re-raised as ConfigError with the file name."""
+
+    def __init__(self, key: str, expected: str) -> None:
+        super().__init__(key, expected)
+        self.key = key
+        self.expected = expected
+
+
+def _require(ok: bool, key: str, expected: str) -> None:
+    if not ok:
+        raise _ValueProblem(key, expected)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Read the configuration: `path`, else $EXOWATCH_CONFIG, else ./config.toml, else defaults."""
+    env = os.environ if env is None else env
+    chosen = path if path is not None else env.get(CONFIG_ENV) or None
+    if chosen is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        chosen = DEFAULT_CONFIG_NAME
+    if chosen is None:
+        config = Config()
+        base_dir = Path.cwd()
+    else:
+        file = Path(chosen)
+        config = _parse_file(file)
+        base_dir = file.resolve().parent
+    url_override = env.get(DATABASE_URL_ENV)
+    if url_override:
+        try:
+            database = replace(config.database, url=url_override)
+        except _ValueProblem as problem:
+            raise ConfigError(f"{DATABASE_URL_ENV}: expected {problem.expected}") from None
+        config = replace(config, database=database)
+        base_dir = Path.cwd()
+    database = replace(config.database, url=_resolve_sqlite_path(config.database.url, base_dir))
+    return replace(config, database=database)
+
+
+def _parse_file(file: Path) -> Config:
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the config file ({exc.strerror or exc})") from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML ({exc})") from None
+    try:
+        config = _build(Config, table, prefix="", file=file)
+    except _ValueProblem as problem:
+        raise ConfigError(f"{file}: key '{problem.key}' must be {problem.expected}") from None
+    return replace(config, source=str(file))
+
+
+def _build(cls: type, table: dict[str, Any], prefix: str, file: Path) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls) if f.metadata.get("toml", True)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if key not in known:
+            expected = ", ".join(sorted(known)) or "no keys"
+            where = f"[{prefix[:-1]}]" if prefix else "the top level"
+            raise ConfigError(f"{file}: unknown key '{dotted}' (keys allowed in {where}: {expected})")
+        values[key] = _coerce(hints[key], value, dotted, file)
+    for name, spec in known.items():
+        if name not in values and spec.default is MISSING and spec.default_factory is MISSING:
+            raise ConfigError(f"{file}: missing key '{prefix}{name}'")
+    return cls(**values)
+
+
+def _coerce(annotation: Any, value: Any, dotted: str, file: Path) -> Any:
+    """Check one TOML value against its declared type; ints are accepted where floats are."""
+    if is_dataclass(annotation):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{file}: key '{dotted}' must be a table [{dotted}], got {_kind(value)}")
+        return _build(annotation, value, prefix=f"{dotted}.", file=file)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if value is None or len(options) != 1:
+            raise ConfigError(f"{file}: key '{dotted}' has an unsupported type")
+        return _coerce(options[0], value, dotted, file)
+    if origin is tuple:
+        item_type = typing.get_args(annotation)[0]
+        if not isinstance(value, list):
+            raise ConfigError(f"{file}: key '{dotted}' must be a list, got {_kind(value)}")
+        return tuple(_coerce(item_type, item, f"{dotted}[{i}]", file) for i, item in enumerate(value))
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is int and isinstance(value, bool):
+        raise ConfigError(f"{file}: key '{dotted}' must be an integer, got a boolean")
+    if not isinstance(value, annotation):
+        expected = _TYPE_NAMES.get(annotation, annotation.__name__)
+        raise ConfigError(f"{file}: key '{dotted}' must be {expected}, got {_kind(value)}")
+    return value
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"string {value[:40]!r}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _resolve_sqlite_path(url: str, base_dir: Path) -> str:
+    """Make a relative SQLite path absolute against the directory of the file that named it."""
+    prefix, sep, rest = url.partition(":///")
+    if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith("/"):
+        return url
+    if rest.startswith(":memory:") or rest.startswith("file:"):
+        return url
+    return f"{prefix}:///{(base_dir / rest).resolve()}"
