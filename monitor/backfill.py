@@ -81,7 +81,9 @@ def plan_import(store: Store, paths: Sequence[str | Path]) -> ImportPlan:
     return ImportPlan([str(p) for p in paths], records, summary)
 
 
-def run_import(store: Store, plan: ImportPlan, *, progress: Callable[[int], None] | None = None) -> ImportSummary:
+def run_import(
+    store: Store, plan: ImportPlan, *, progress: Callable[[int], None] | None = None
+) -> ImportSummary:
     """Write a plan's letters, recording the run in crawl_runs."""
     summary = plan.summary
     run_id = store.start_run(RUN_SOURCE)
@@ -89,7 +91,9 @@ def run_import(store: Store, plan: ImportPlan, *, progress: Callable[[int], None
     try:
         summary.report = store.upsert_letters(plan.records, source=source, progress=progress)
     except BaseException as exc:
-        store.finish_run(run_id, status="failed", seen=len(plan.records), error=f"{type(exc).__name__}: {exc}"[:2000])
+        store.finish_run(
+            run_id, status="failed", seen=len(plan.records), error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
         raise
     store.finish_run(run_id, status="ok", report=summary.report, seen=len(plan.records))
     return summary

@@ -74,7 +74,9 @@ def _require(ok: bool, key: str, expected: str) -> None:
         raise _ValueProblem(key, expected)
 
 
-def load_config(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None
+) -> Config:
     """Read the configuration: `path`, else $EXOWATCH_CONFIG, else ./config.toml, else defaults."""
     env = os.environ if env is None else env
     chosen = path if path is not None else env.get(CONFIG_ENV) or None

@@ -165,7 +165,8 @@ def _read_xlsx(path: Path, data: bytes) -> Iterator[tuple[int, ListingRow]]:
     missing = [c for c in XLSX_COLUMNS if c not in header]
     if missing:
         raise ExportError(
-            f"{path}: wrong columns: missing {', '.join(missing)} (found {', '.join(h for h in header if h)[:200]})"
+            f"{path}: wrong columns: missing {', '.join(missing)} "
+            f"(found {', '.join(h for h in header if h)[:200]})"
         )
     at = {
         name: header.index(name)

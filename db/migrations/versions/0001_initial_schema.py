@@ -59,12 +59,8 @@ def upgrade() -> None:
         "deliveries",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("channel", sa.String(length=100), nullable=False),
-        sa.Column(
-            "first_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column(
-            "last_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("first_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("last_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
@@ -81,13 +77,9 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("subject_type", sa.String(length=32), nullable=False),
-        sa.Column(
-            "subject_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("subject_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("subject_key", sa.Text(), nullable=False),
-        sa.Column(
-            "summary", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
-        ),
+        sa.Column("summary", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sqlite_autoincrement=True,
     )
@@ -138,29 +130,21 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_warning_letters_marcs_cms_number"), ["marcs_cms_number"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_warning_letters_posted_date"), ["posted_date"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_warning_letters_posted_date"), ["posted_date"], unique=False)
 
     op.create_table(
         "flags",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "clinic_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("clinic_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("rule_id", sa.String(length=100), nullable=False),
         sa.Column("rule_version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("severity", sa.String(length=16), nullable=False),
-        sa.Column(
-            "evidence", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
-        ),
+        sa.Column("evidence", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["clinic_id"], ["clinics.id"], name=op.f("fk_flags_clinic_id_clinics")
-        ),
+        sa.ForeignKeyConstraint(["clinic_id"], ["clinics.id"], name=op.f("fk_flags_clinic_id_clinics")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flags")),
         sa.UniqueConstraint("clinic_id", "rule_id", name=op.f("uq_flags_clinic_id_rule_id")),
     )
@@ -174,9 +158,7 @@ def upgrade() -> None:
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["clinic_id"], ["clinics.id"], name=op.f("fk_pages_clinic_id_clinics")
-        ),
+        sa.ForeignKeyConstraint(["clinic_id"], ["clinics.id"], name=op.f("fk_pages_clinic_id_clinics")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pages")),
         sa.UniqueConstraint("url", name=op.f("uq_pages_url")),
     )

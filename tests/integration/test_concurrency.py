@@ -1,0 +1,59 @@
+"""Two processes importing the same files into one store at once end as one import would."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from db.models import Event, WarningLetter
+from db.store import Store
+from tests.conftest import LISTING_CSV, LISTING_JSON
+
+CONTENT = [c for c in WarningLetter.__table__.c if c.name not in ("id", "first_seen_at", "updated_at")]
+
+
+def content(store: Store) -> list[tuple]:
+    with store.engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(select(*CONTENT).order_by(WarningLetter.slug))]
+
+
+def start_import(url: str, config: Path) -> subprocess.Popen:
+    env = {**os.environ, "EXOWATCH_DATABASE_URL": url, "EXOWATCH_CONFIG": str(config)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "import-letters", str(LISTING_CSV), str(LISTING_JSON)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_concurrent_imports_equal_one_import(store, db_url, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[database]\nbatch_size = 10\n")  # many small transactions, so they interleave
+    first, second = start_import(db_url, config), start_import(db_url, config)
+    results = [process.communicate(timeout=240) for process in (first, second)]
+    for process, (_, err) in zip((first, second), results, strict=True):
+        assert process.returncode == 0, err
+    news = sorted(int(out.split(" letters: ")[1].split(" new")[0]) for out, _ in results)
+    assert sum(news) == 4021  # each letter was new to exactly one of the two
+
+    reference = Store.open(f"sqlite:///{tmp_path / 'reference.db'}")
+    reference.init()
+    from monitor.backfill import import_letter_files
+
+    import_letter_files(reference, [LISTING_CSV, LISTING_JSON])
+    try:
+        assert content(store) == content(reference)
+    finally:
+        reference.close()
+    counts = store.table_counts()
+    assert counts["warning_letters"] == 4021
+    assert counts["events"] == 4021
+    with store.engine.connect() as connection:
+        ids = [row.id for row in connection.execute(select(Event.id).order_by(Event.id))]
+        subjects = {row.subject_key for row in connection.execute(select(Event.subject_key))}
+    assert len(subjects) == 4021
+    assert ids == sorted(set(ids))

@@ -1,0 +1,227 @@
+"""Store behaviours, each run on SQLite and on the real PostgreSQL."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from db import migrate
+from db.models import Event, WarningLetter
+from db.records import LetterRecord
+from db.store import Store, StoreError
+
+BASE = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
+
+
+def letter(slug: str, **fields) -> LetterRecord:
+    values = {"company_name": f"Company {slug}", "posted_date": date(2024, 1, 9), "subject": "CGMP"}
+    values.update(fields)
+    return LetterRecord(slug=slug, url=BASE + slug, **values)
+
+
+def events(store: Store) -> list:
+    with store.engine.connect() as connection:
+        return list(connection.execute(select(Event.__table__).order_by(Event.__table__.c.id)))
+
+
+def letters(store: Store) -> dict:
+    with store.engine.connect() as connection:
+        return {row.slug: row for row in connection.execute(select(WarningLetter.__table__))}
+
+
+def test_init_creates_every_table_and_is_idempotent(store):
+    tables = set(inspect(store.engine).get_table_names())
+    assert {
+        "warning_letters",
+        "notices",
+        "clinics",
+        "pages",
+        "flags",
+        "events",
+        "deliveries",
+        "crawl_runs",
+    } <= tables
+    head = migrate.head_revision()
+    assert store.init() == (head, head)
+    store.require_schema()
+
+
+def test_uninitialised_store_is_refused_with_a_hint(db_url):
+    bare = Store.open(db_url)
+    try:
+        with pytest.raises(StoreError, match="not initialised: run `exowatch init`"):
+            bare.require_schema()
+    finally:
+        bare.close()
+
+
+def test_upsert_reports_new_changed_unchanged_and_writes_matching_events(store):
+    first = store.upsert_letters([letter("a-111111-01012024"), letter("b-222222-01012024")], source="test")
+    assert sorted(first.new) == ["a-111111-01012024", "b-222222-01012024"]
+    assert (first.changed, first.unchanged) == ([], [])
+
+    closed = letter("a-111111-01012024", closeout_letter_date=date(2024, 6, 1))
+    second = store.upsert_letters(
+        [closed, letter("b-222222-01012024"), letter("c-333333-01012024")], source="test"
+    )
+    assert second.new == ["c-333333-01012024"]
+    assert second.changed == ["a-111111-01012024"]
+    assert second.unchanged == ["b-222222-01012024"]
+    assert second.outcome("a-111111-01012024") == "changed"
+
+    kinds = [(e.kind, e.subject_key) for e in events(store)]
+    assert kinds == [
+        ("letter.new", "a-111111-01012024"),
+        ("letter.new", "b-222222-01012024"),
+        ("letter.new", "c-333333-01012024"),
+        ("letter.updated", "a-111111-01012024"),
+    ]
+    updated = events(store)[-1]
+    assert updated.summary == {
+        "source": "test",
+        "changes": {"closeout_letter_date": {"from": None, "to": "2024-06-01"}},
+    }
+    stored = letters(store)
+    assert stored["a-111111-01012024"].revision == 2
+    assert stored["a-111111-01012024"].closeout_letter_date == date(2024, 6, 1)
+    assert updated.subject_id == stored["a-111111-01012024"].id
+    assert stored["b-222222-01012024"].revision == 1
+
+
+def test_reimport_writes_nothing(store):
+    batch = [letter(f"l{i}-{100000 + i}-01012024") for i in range(30)]
+    store.upsert_letters(batch, source="test")
+    before = (letters(store), events(store))
+    again = store.upsert_letters(batch, source="test")
+    assert len(again.unchanged) == 30
+    assert (letters(store), events(store)) == before
+
+
+def test_absent_fields_never_erase_and_descriptive_fields_only_fill(store):
+    store.upsert_letters(
+        [
+            letter(
+                "a-111111-01012024",
+                subject="Unapproved New Drugs/Misbranded/OTC",
+                response_letter_date=date(2024, 2, 2),
+            )
+        ],
+        source="csv",
+    )
+    # another export words the subject differently and lacks the response date: nothing changes
+    report = store.upsert_letters(
+        [letter("a-111111-01012024", subject="Unapproved New Drugs/Misbranded", response_letter_date=None)],
+        source="json",
+    )
+    assert report.unchanged == ["a-111111-01012024"]
+    stored = letters(store)["a-111111-01012024"]
+    assert stored.subject == "Unapproved New Drugs/Misbranded/OTC"
+    assert stored.response_letter_date == date(2024, 2, 2)
+    # a gap is filled, and a lifecycle date is replaced: both are changes
+    report = store.upsert_letters(
+        [
+            letter(
+                "a-111111-01012024",
+                issuing_office="Center for Tobacco Products (CTP)",
+                response_letter_date=date(2024, 3, 3),
+            )
+        ],
+        source="json",
+    )
+    assert report.changed == ["a-111111-01012024"]
+    changes = events(store)[-1].summary["changes"]
+    assert changes == {
+        "issuing_office": {"from": None, "to": "Center for Tobacco Products (CTP)"},
+        "response_letter_date": {"from": "2024-02-02", "to": "2024-03-03"},
+    }
+
+
+def test_duplicates_within_one_call_are_merged_into_one_record(store):
+    report = store.upsert_letters(
+        [letter("a-111111-01012024"), letter("a-111111-01012024", closeout_letter_date=date(2024, 5, 5))],
+        source="test",
+    )
+    assert report.new == ["a-111111-01012024"] and report.total == 1
+    assert letters(store)["a-111111-01012024"].closeout_letter_date == date(2024, 5, 5)
+    assert len(events(store)) == 1
+
+
+def test_batches_are_separate_transactions_and_timestamps_are_utc(db_url):
+    ticks = iter(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i) for i in range(100))
+    store = Store.open(db_url)
+    store.clock = lambda: next(ticks)
+    store.batch_size = 2
+    store.init()
+    try:
+        report = store.upsert_letters([letter(f"x{i}-{200000 + i}-01012024") for i in range(5)], source="t")
+        assert len(report.new) == 5
+        seen = sorted({row.first_seen_at for row in letters(store).values()})
+        assert len(seen) == 3  # 2 + 2 + 1: one clock reading per batch transaction
+        assert all(t.tzinfo is not None and t.utcoffset() == timedelta(0) for t in seen)
+        assert seen[0] == datetime(2026, 1, 1, tzinfo=UTC)
+    finally:
+        store.close()
+
+
+def test_a_failure_inside_the_transaction_leaves_nothing_half_written(store, monkeypatch):
+    store.upsert_letters([letter("a-111111-01012024")], source="test")
+    before = (letters(store), events(store))
+
+    def broken_event(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Store, "_event", staticmethod(broken_event))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        store.upsert_letters(
+            [
+                letter("b-222222-01012024"),
+                replace(letter("a-111111-01012024"), closeout_letter_date=date(2024, 1, 1)),
+            ],
+            source="test",
+        )
+    assert (letters(store), events(store)) == before
+
+
+def test_natural_key_is_unique_in_the_database_itself(store):
+    store.upsert_letters([letter("a-111111-01012024")], source="test")
+    now = datetime.now(UTC)
+    with pytest.raises(Exception, match="(?i)unique"), store.engine.begin() as connection:
+        connection.execute(
+            WarningLetter.__table__.insert(),
+            {"slug": "a-111111-01012024", "url": "u", "first_seen_at": now, "updated_at": now, "revision": 1},
+        )
+
+
+def test_runs_and_counts(store):
+    run = store.start_run("import-letters")
+    report = store.upsert_letters([letter("a-111111-01012024")], source="test")
+    store.finish_run(run, status="ok", report=report, seen=1)
+    latest = store.latest_runs(1)[0]
+    assert (latest["status"], latest["records_new"], latest["records_seen"]) == ("ok", 1, 1)
+    assert latest["duration_seconds"] >= 0
+    counts = store.table_counts()
+    assert counts["warning_letters"] == 1 and counts["events"] == 1 and counts["crawl_runs"] == 1
+    assert [e.kind for e in store.latest_events(5)] == ["letter.new"]
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}", busy_timeout_seconds=7)
+    try:
+        with store.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 7000
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        store.close()
+
+
+def test_foreign_keys_are_enforced(store):
+    now = datetime.now(UTC)
+    with pytest.raises(Exception, match="(?i)foreign key"), store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO pages (url, clinic_id, first_seen_at, updated_at, revision) VALUES (:u, 999, :n, :n, 1)"
+            ),
+            {"u": "https://x.example/", "n": now},
+        )

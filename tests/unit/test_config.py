@@ -1,0 +1,115 @@
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
+import pytest
+
+from monitor.config import Config, DatabaseConfig, load_config
+from monitor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "exowatch.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_toml_loads_and_matches_the_defaults():
+    config = load_config(ROOT / "config.toml", env={})
+    defaults = Config()
+    assert config.status == defaults.status
+    assert config.database.batch_size == defaults.database.batch_size
+    assert config.database.busy_timeout_seconds == defaults.database.busy_timeout_seconds
+    assert config.database.url == f"sqlite:///{ROOT / 'exowatch.db'}"
+
+
+def test_defaults_without_any_file_use_a_sqlite_file_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(env={})
+    assert config.database.url == f"sqlite:///{tmp_path / 'exowatch.db'}"
+    assert config.source == "(built-in defaults)"
+
+
+def test_values_are_typed_and_frozen(tmp_path):
+    path = write(tmp_path, "[database]\nbusy_timeout_seconds = 5\nbatch_size = 100\n")
+    config = load_config(path, env={})
+    assert config.database.busy_timeout_seconds == 5.0
+    assert isinstance(config.database.busy_timeout_seconds, float)
+    assert config.database.batch_size == 100
+    with pytest.raises(FrozenInstanceError):
+        config.database.batch_size = 1  # type: ignore[misc]
+
+
+def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    monkeypatch.chdir("/")
+    path = write(tmp_path, '[database]\nurl = "sqlite:///data/x.db"\n')
+    assert load_config(path, env={}).database.url == f"sqlite:///{tmp_path / 'data' / 'x.db'}"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("[database]\nurll = 'x'\n", "unknown key 'database.urll'"),
+        ("[databse]\nurl = 'x'\n", "unknown key 'databse'"),
+        (
+            "[database]\nbatch_size = 'ten'\n",
+            "key 'database.batch_size' must be an integer, got string 'ten'",
+        ),
+        ("[database]\nbatch_size = true\n", "key 'database.batch_size' must be an integer, got a boolean"),
+        ("[database]\nbatch_size = 0\n", "key 'database.batch_size' must be an integer from 1 to 10000"),
+        ("[database]\nurl = 5\n", "key 'database.url' must be a string, got int 5"),
+        ("[database]\nurl = 'mysql://x/y'\n", "key 'database.url' must be a sqlite:/// or postgresql:// URL"),
+        ("database = 3\n", "key 'database' must be a table [database], got int 3"),
+        ("[status]\nlatest_events = 1.5\n", "key 'status.latest_events' must be an integer, got float 1.5"),
+        ("[database\n", "invalid TOML"),
+    ],
+)
+def test_bad_config_is_one_line_naming_file_key_and_expectation(tmp_path, body, expected):
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_unknown_key_lists_the_allowed_keys(tmp_path):
+    path = write(tmp_path, "[database]\npassword = 'hunter2'\n")
+    with pytest.raises(
+        ConfigError, match=r"keys allowed in \[database\]: batch_size, busy_timeout_seconds, url"
+    ):
+        load_config(path, env={})
+
+
+def test_missing_and_unreadable_files_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_config(tmp_path / "nope.toml", env={})
+    binary = tmp_path / "junk.toml"
+    binary.write_bytes(b"\xff\xfe\x00junk")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(binary, env={})
+
+
+def test_environment_names_the_file_and_overrides_the_database_url(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, '[database]\nurl = "sqlite:///from-file.db"\nbatch_size = 7\n')
+    config = load_config(env={"EXOWATCH_CONFIG": str(path)})
+    assert config.database.batch_size == 7
+    assert config.database.url.endswith("from-file.db")
+    secret = "postgresql://exo:s3cret@db.internal/exowatch"
+    config = load_config(env={"EXOWATCH_CONFIG": str(path), "EXOWATCH_DATABASE_URL": secret})
+    assert config.database.url == secret
+    assert config.database.batch_size == 7
+
+
+def test_bad_database_url_in_the_environment_names_the_variable():
+    with pytest.raises(
+        ConfigError, match="^EXOWATCH_DATABASE_URL: expected a sqlite:/// or postgresql:// URL$"
+    ):
+        load_config(env={"EXOWATCH_DATABASE_URL": "oracle://x"})
+
+
+def test_database_config_validates_on_construction():
+    assert DatabaseConfig().url == "sqlite:///exowatch.db"
