@@ -144,7 +144,10 @@ def status(state: _State, event_limit: int | None) -> None:
         events = store.latest_events(limit) if limit else []
         click.echo("latest events:" if events else "latest events: none")
         for event in events:
-            what = event.summary.get("company_name") or ", ".join(sorted(event.summary.get("changes", {})))
+            changes = event.summary.get("changes") or {}
+            what = event.summary.get("company_name") or ", ".join(
+                f"{name}={change.get('to')}" for name, change in sorted(changes.items())
+            )
             click.echo(f"  #{event.id} {event.at:%Y-%m-%d %H:%M:%SZ} {event.kind} {event.subject_key} {what}")
     finally:
         store.close()
