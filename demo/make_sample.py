@@ -22,8 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 LISTINGS = ROOT / "tests" / "fixtures" / "fda" / "listing"
 OUT = ROOT / "demo" / "data"
 FDA = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
-XLSX_HEADER = ("Posted Date", "Letter Issue Date", "Company Name", "Issuing Office", "Subject",
-               "Response Letter", "Closeout Letter")
+XLSX_HEADER = (
+    "Posted Date",
+    "Letter Issue Date",
+    "Company Name",
+    "Issuing Office",
+    "Subject",
+    "Response Letter",
+    "Closeout Letter",
+)
 
 
 def slug(url: str) -> str:
@@ -56,8 +63,17 @@ def main() -> None:
     sheet.title = "Warning Letters"
     sheet.append(XLSX_HEADER)
     for number, row in enumerate(closed[:25]):
-        sheet.append([row["postedDate"], row["letterIssueDate"], row["companyName"], row["issuingOffice"],
-                      row["subject"], row["responseLetter"], row["closeoutLetter"]])
+        sheet.append(
+            [
+                row["postedDate"],
+                row["letterIssueDate"],
+                row["companyName"],
+                row["issuingOffice"],
+                row["subject"],
+                row["responseLetter"],
+                row["closeoutLetter"],
+            ]
+        )
         if number >= 3:  # the first three rows have no link, as in FDA's own export
             sheet.cell(row=sheet.max_row, column=3).hyperlink = FDA + slug(row["companyUrl"])
     workbook.save(OUT / "fda_export_sample.xlsx")

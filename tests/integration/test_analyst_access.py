@@ -50,7 +50,9 @@ def test_the_models_match_the_migrated_schema(store):
 def test_demo_runs_offline_from_a_fresh_store(tmp_path):
     demo = shutil.copytree(ROOT / "demo", tmp_path / "demo", ignore=shutil.ignore_patterns("out"))
     exowatch = Path(sys.executable).with_name("exowatch")
-    result = subprocess.run(["sh", str(demo / "run.sh"), str(exowatch)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["sh", str(demo / "run.sh"), str(exowatch)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "280 letters: 280 new, 0 changed, 0 unchanged" in out

@@ -10,10 +10,18 @@ ONE_PG_TEST = "tests/integration/test_store.py::test_runs_and_counts"
 
 
 def run_pytest(ci: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CI": ci, "EXOWATCH_TEST_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    env = {
+        **os.environ,
+        "CI": ci,
+        "EXOWATCH_TEST_POSTGRES_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+    }
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ONE_PG_TEST],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
