@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text
@@ -130,6 +131,9 @@ class Store:
 
     def init(self) -> tuple[str | None, str]:
         """Create or upgrade the schema (idempotent); returns the revisions before and after."""
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and not database.startswith(("file:", ":memory:")):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         return migrate.upgrade(self.engine)
 
     def require_schema(self) -> None:

@@ -14,6 +14,7 @@ import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError
 
@@ -116,6 +117,10 @@ def _parse_file(file: Path) -> Config:
         config = _build(Config, table, prefix="", file=file)
     except _ValueProblem as problem:
         raise ConfigError(f"{file}: key '{problem.key}' must be {problem.expected}") from None
+    if urlsplit(config.database.url).password:
+        raise ConfigError(
+            f"{file}: key 'database.url' holds a password; secrets belong in {DATABASE_URL_ENV}, not the file"
+        )
     return replace(config, source=str(file))
 
 

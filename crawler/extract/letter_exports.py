@@ -111,6 +111,8 @@ def _read_json(path: Path, text: str) -> Iterator[tuple[int, ListingRow]]:
         raise ExportError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise ExportError(f"{path}: JSON nested too deeply to be a listing") from None
     if isinstance(document, dict) and isinstance(document.get("data"), list):
         document = document["data"]
     if not isinstance(document, list):
@@ -149,6 +151,12 @@ def _read_xlsx(path: Path, data: bytes) -> Iterator[tuple[int, ListingRow]]:
     # Imported here: openpyxl is only needed for spreadsheets.
     from openpyxl import load_workbook
 
+    try:
+        unpacked = sum(member.file_size for member in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ExportError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    if unpacked > MAX_EXPORT_BYTES:
+        raise ExportError(f"{path}: unpacks to {unpacked} bytes, over the {MAX_EXPORT_BYTES}-byte limit")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles FDA's export lacks

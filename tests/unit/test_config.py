@@ -113,3 +113,9 @@ def test_bad_database_url_in_the_environment_names_the_variable():
 
 def test_database_config_validates_on_construction():
     assert DatabaseConfig().url == "sqlite:///exowatch.db"
+
+
+def test_a_password_in_the_file_is_refused(tmp_path):
+    path = write(tmp_path, '[database]\nurl = "postgresql://exo:hunter2@db/exowatch"\n')
+    with pytest.raises(ConfigError, match="holds a password; secrets belong in EXOWATCH_DATABASE_URL"):
+        load_config(path, env={})

@@ -85,6 +85,8 @@ def test_renamed_file_is_read_by_its_content(tmp_path):
         (b"[", "invalid JSON at line 1"),
         (b"[]", "holds no letters"),
         (b"PK\x03\x04 not really a zip", "not a readable XLSX workbook"),
+        (b"[" * 200_000, "JSON nested too deeply"),
+        (b"url,posted_date,letter_date,company,issuing_office,subject\n" + b"x" * 200_000, "malformed CSV"),
     ],
 )
 def test_malformed_exports_name_the_file_and_the_problem(tmp_path, content, problem):
@@ -112,3 +114,12 @@ def test_xlsx_with_wrong_columns(tmp_path):
     workbook.save(tmp_path / "x.xlsx")
     with pytest.raises(ExportError, match="wrong columns: missing posted date, letter issue date"):
         rows(tmp_path / "x.xlsx")
+
+
+def test_xlsx_that_unpacks_past_the_limit_is_refused(tmp_path, monkeypatch):
+    import crawler.extract.letter_exports as exports
+
+    path = write_fda_xlsx(tmp_path / "big.xlsx", [{"Company Name": "x" * 2000}] * 50)
+    monkeypatch.setattr(exports, "MAX_EXPORT_BYTES", path.stat().st_size + 1)
+    with pytest.raises(ExportError, match="unpacks to .* bytes, over the"):
+        rows(path)

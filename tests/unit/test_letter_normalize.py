@@ -60,6 +60,7 @@ def test_dates_and_text():
         parse_listing_date("13/45/2026", field="posted date")
     assert clean("  AmWiner & Raphe  Holdings,\tLLC ") == "AmWiner & Raphe Holdings, LLC"
     assert clean("   ") is None
+    assert clean("Evil\x1b[2J\x1b]0;pwned\x07 Co\u202e") == "Evil[2J]0;pwned Co"
     with pytest.raises(ValueError, match="longer than"):
         clean("x" * 5000, field="company")
 
