@@ -7,6 +7,10 @@ write lock before it reads. PostgreSQL URLs are pointed at psycopg 3.
 
 from __future__ import annotations
 
+import functools
+import json
+from datetime import date, datetime
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -22,15 +26,25 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def json_default(value: object) -> str:
+    """Dates and timestamps in JSON columns (event summaries) are ISO 8601 strings."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_json_dumps = functools.partial(json.dumps, default=json_default, ensure_ascii=False)
+
+
 def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, busy_timeout_seconds)
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps)
 
 
 def _sqlite_engine(url: str, busy_timeout_seconds: float) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, json_serializer=_json_dumps)
     busy_ms = int(busy_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")

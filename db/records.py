@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: the store reads vars(record), the cheapest view of its fields
 class LetterRecord:
     """One warning letter as a source saw it. None means "this source does not say"."""
 

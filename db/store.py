@@ -18,10 +18,24 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from db import migrate
+from db.bulk import BulkStatement
 from db.engine import WRITE_OPTION, describe_url, make_engine
 from db.models import Base, CrawlRun, Event, WarningLetter
 from db.records import LETTER_LIFECYCLE_FIELDS, LetterRecord
@@ -90,6 +104,34 @@ class _Entity:
     headline: tuple[str, ...]  # fields copied into a `*.new` event's summary
 
 
+@dataclass(frozen=True)
+class _BulkWrites:
+    """An entity's upsert and its events insert, compiled once per dialect."""
+
+    upsert: BulkStatement
+    events: BulkStatement
+
+    @classmethod
+    def build(cls, dialect: Dialect, entity: _Entity) -> _BulkWrites:
+        table = entity.table
+        stmt = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+        updates = {f: stmt.excluded[f] for f in entity.fields if f != entity.key}
+        updates |= {
+            "updated_at": stmt.excluded.updated_at,
+            "revision": table.c.revision + literal_column("1"),
+        }
+        upsert = stmt.on_conflict_do_update(index_elements=[table.c[entity.key]], set_=updates)
+        return cls(
+            upsert=BulkStatement(
+                upsert, dialect, (*entity.fields, "first_seen_at", "updated_at", "revision")
+            ),
+            events=BulkStatement(insert(Event.__table__), dialect, EVENT_COLUMNS),
+        )
+
+
+EVENT_COLUMNS = ("at", "kind", "subject_type", "subject_id", "subject_key", "summary")
+
+
 LETTERS = _Entity(
     table=WarningLetter.__table__,
     key="slug",
@@ -132,7 +174,11 @@ class Store:
     def init(self) -> tuple[str | None, str]:
         """Create or upgrade the schema (idempotent); returns the revisions before and after."""
         database = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and database and not database.startswith(("file:", ":memory:")):
+        if (
+            self.engine.dialect.name == "sqlite"
+            and database
+            and not database.startswith(("file:", ":memory:"))
+        ):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         return migrate.upgrade(self.engine)
 
@@ -171,7 +217,7 @@ class Store:
         """Store warning letters once each. Fields in `overwrite` replace stored values when the
         source states them; every other field only fills a value the store does not have yet.
         """
-        rows = (dataclasses.asdict(letter) for letter in letters)
+        rows = (vars(letter) for letter in letters)  # read-only here; dataclasses.asdict deep-copies
         return self._upsert(LETTERS, rows, source=source, overwrite=frozenset(overwrite), progress=progress)
 
     def _upsert(
@@ -235,41 +281,45 @@ class Store:
                         "revision": old["revision"] + 1,
                     }
                 )
-                changes[key] = {
-                    f: {"from": _jsonable(old[f]), "to": _jsonable(new_values[f])} for f in changed
-                }
+                changes[key] = {f: {"from": old[f], "to": new_values[f]} for f in changed}
                 report.changed.append(key)
             if not writes:
                 return report
-            returned = connection.execute(self._upsert_statement(connection, entity), writes).all()
-            ids = {}
-            for row_id, key, revision in returned:
-                expected = 1 if key not in changes else stored[key]["revision"] + 1
-                if revision != expected:
+            bulk = self._bulk(connection, entity)
+            bulk.upsert.executemany(connection, writes)
+            written = self._read_revisions(connection, entity, [row[entity.key] for row in writes])
+            for row in writes:
+                key, expected = row[entity.key], row["revision"]
+                found = written.get(key, (None, None))[1]
+                if found != expected:
                     raise StoreError(
-                        f"{table.name} {key}: revision {revision}, expected {expected}; "
+                        f"{table.name} {key}: stored revision {found}, expected {expected}; "
                         "another writer bypassed the store lock"
                     )
-                ids[key] = row_id
             events = [
                 self._event(
                     now,
                     entity.new_kind,
                     entity,
                     key,
-                    ids[key],
-                    {"source": source, **{f: _jsonable(row[f]) for f in entity.headline}},
+                    written[key][0],
+                    {"source": source, **{f: row[f] for f in entity.headline}},
                 )
                 for row in writes
                 if (key := row[entity.key]) not in changes
             ]
             events += [
                 self._event(
-                    now, entity.changed_kind, entity, key, ids[key], {"source": source, "changes": diff}
+                    now,
+                    entity.changed_kind,
+                    entity,
+                    key,
+                    written[key][0],
+                    {"source": source, "changes": diff},
                 )
                 for key, diff in changes.items()
             ]
-            connection.execute(insert(Event.__table__), events)
+            bulk.events.executemany(connection, events)
         return report
 
     def _read_stored(
@@ -281,24 +331,32 @@ class Store:
         stored: dict[str, dict[str, Any]] = {}
         for start in range(0, len(keys), _READ_CHUNK):
             chunk = keys[start : start + _READ_CHUNK]
-            for row in connection.execute(select(*columns).where(key_column.in_(chunk))).mappings():
+            for row in connection.execute(
+                select(*columns).where(_key_in(connection, key_column, chunk))
+            ).mappings():
                 stored[row[entity.key]] = dict(row)
         return stored
 
-    def _upsert_statement(self, connection: Connection, entity: _Entity):
-        cache_key = f"{connection.dialect.name}:{entity.table.name}"
-        statement = self._statements.get(cache_key)
-        if statement is None:
-            table = entity.table
-            dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-            stmt = dialect_insert(table)
-            updates = {f: stmt.excluded[f] for f in entity.fields if f != entity.key}
-            updates |= {"updated_at": stmt.excluded.updated_at, "revision": table.c.revision + 1}
-            statement = stmt.on_conflict_do_update(
-                index_elements=[table.c[entity.key]], set_=updates
-            ).returning(table.c.id, table.c[entity.key], table.c.revision)
-            self._statements[cache_key] = statement
-        return statement
+    def _read_revisions(
+        self, connection: Connection, entity: _Entity, keys: list[str]
+    ) -> dict[str, tuple[int, int]]:
+        """key -> (id, revision) of the rows just written: the ids for events, and a check."""
+        table = entity.table
+        key_column = table.c[entity.key]
+        found: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(keys), _READ_CHUNK):
+            query = select(key_column, table.c.id, table.c.revision).where(
+                _key_in(connection, key_column, keys[start : start + _READ_CHUNK])
+            )
+            found.update((key, (row_id, revision)) for key, row_id, revision in connection.execute(query))
+        return found
+
+    def _bulk(self, connection: Connection, entity: _Entity) -> _BulkWrites:
+        cache_key = (connection.dialect.name, entity.table.name)
+        bulk = self._statements.get(cache_key)
+        if bulk is None:
+            bulk = self._statements[cache_key] = _BulkWrites.build(connection.dialect, entity)
+        return bulk
 
     @staticmethod
     def _event(now: datetime, kind: str, entity: _Entity, key: str, subject_id: int, summary: dict) -> dict:
@@ -391,6 +449,13 @@ class Store:
         return index
 
 
+def _key_in(connection: Connection, column: ColumnElement, keys: list[str]) -> ColumnElement[bool]:
+    """`column IN keys`. On PostgreSQL `= ANY(array)`: one parameter, so the server can prepare it."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam("keys", keys, type_=postgresql.ARRAY(column.type)))
+    return column.in_(keys)
+
+
 def _merge(
     old: Mapping[str, Any], new: Mapping[str, Any], fields: Sequence[str], overwrite: frozenset[str]
 ) -> tuple[dict[str, Any], list[str]]:
@@ -410,9 +475,3 @@ def _merge(
             merged[f] = value
             changed.append(f)
     return merged, changed
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
