@@ -7,7 +7,6 @@ write lock before it reads. PostgreSQL URLs are pointed at psycopg 3.
 
 from __future__ import annotations
 
-import functools
 import json
 from datetime import date, datetime
 
@@ -33,7 +32,8 @@ def json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-_json_dumps = functools.partial(json.dumps, default=json_default, ensure_ascii=False)
+# One encoder for every document: json.dumps(default=...) would build a new one per call.
+_json_dumps = json.JSONEncoder(default=json_default, ensure_ascii=False).encode
 
 
 def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
