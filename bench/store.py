@@ -53,8 +53,10 @@ from db.store import LETTERS, Store
 from monitor.backfill import read_exports
 
 LISTINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "fda" / "listing"
-COPIES = 5  # ~4,000 distinct letters x 5 synthetic copies = ~20,000 rows
-ROUNDS = 4  # even: each side goes first equally often
+# ~4,000 distinct letters x 5 synthetic copies = ~20,000 rows; 4 rounds: each side leads twice.
+# The test suite runs a tiny version (EXOWATCH_BENCH_COPIES=1, _ROUNDS=2) to keep this script working.
+COPIES = int(os.environ.get("EXOWATCH_BENCH_COPIES", "5"))
+ROUNDS = int(os.environ.get("EXOWATCH_BENCH_ROUNDS", "4"))
 BATCH = 500
 SOURCE = "bench"
 GOAL = 0.8
