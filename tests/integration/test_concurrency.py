@@ -57,3 +57,23 @@ def test_two_concurrent_imports_equal_one_import(store, db_url, tmp_path):
         subjects = {row.subject_key for row in connection.execute(select(Event.subject_key))}
     assert len(subjects) == 4021
     assert ids == sorted(set(ids))
+
+
+def test_two_concurrent_inits_both_succeed(db_url, tmp_path):
+    env = {**os.environ, "EXOWATCH_DATABASE_URL": db_url}
+    env.pop("EXOWATCH_CONFIG", None)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "monitor", "init"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    said = sorted(out.split(": ", 1)[1].strip() if "->" in out else "up to date" for out, _ in outputs)
+    assert said == ["schema empty -> 0001", "up to date"]
