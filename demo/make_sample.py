@@ -18,19 +18,12 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from crawler.extract.letter_exports import FDA_XLSX_HEADER
+
 ROOT = Path(__file__).resolve().parents[1]
 LISTINGS = ROOT / "tests" / "fixtures" / "fda" / "listing"
 OUT = ROOT / "demo" / "data"
 FDA = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
-XLSX_HEADER = (
-    "Posted Date",
-    "Letter Issue Date",
-    "Company Name",
-    "Issuing Office",
-    "Subject",
-    "Response Letter",
-    "Closeout Letter",
-)
 
 
 def slug(url: str) -> str:
@@ -61,7 +54,7 @@ def main() -> None:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Warning Letters"
-    sheet.append(XLSX_HEADER)
+    sheet.append(FDA_XLSX_HEADER)
     for number, row in enumerate(closed[:25]):
         sheet.append(
             [

@@ -6,15 +6,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-FDA_XLSX_HEADER = (
-    "Posted Date",
-    "Letter Issue Date",
-    "Company Name",
-    "Issuing Office",
-    "Subject",
-    "Response Letter",
-    "Closeout Letter",
-)
+from crawler.extract.letter_exports import FDA_XLSX_HEADER
+
 FDA = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
 
 

@@ -20,8 +20,18 @@ from crawler.normalize.letters import ListingRow
 MAX_EXPORT_BYTES = 256 * 1024 * 1024
 CSV_COLUMNS = ("url", "posted_date", "letter_date", "company", "issuing_office", "subject")
 JSON_KEYS = ("companyUrl", "postedDate", "letterIssueDate", "companyName", "issuingOffice", "subject")
-XLSX_COLUMNS = ("posted date", "letter issue date", "company name", "issuing office", "subject")
-XLSX_OPTIONAL = ("response letter", "closeout letter")
+#: The header row of FDA's own XLSX export of the warning-letter listing.
+FDA_XLSX_HEADER = (
+    "Posted Date",
+    "Letter Issue Date",
+    "Company Name",
+    "Issuing Office",
+    "Subject",
+    "Response Letter",
+    "Closeout Letter",
+)
+XLSX_COLUMNS = tuple(h.lower() for h in FDA_XLSX_HEADER[:5])
+XLSX_OPTIONAL = tuple(h.lower() for h in FDA_XLSX_HEADER[5:])
 XLSX_URL_COLUMNS = ("url", "link", "letter url", "company url")
 
 
