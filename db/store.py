@@ -6,6 +6,7 @@ lock). Holding that lock, an upsert reads the stored versions of its batch, deci
 whether it is new, changed or unchanged, writes only what differs with INSERT .. ON CONFLICT DO
 UPDATE, and appends one event per new or changed record in the same transaction. Because writers
 are serialized, event ids grow in commit order, so "events after id N" never skips a late commit.
+The batched statements are built here and run through db.bulk, the driver's own executemany.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from db.records import LETTER_LIFECYCLE_FIELDS, LetterRecord
 
 # Same constant in every exowatch process: it names "the store's writer" on one database.
 _PG_WRITE_LOCK = 0x65786F77_77726974 & 0x7FFFFFFFFFFFFFFF
-# Keep IN (...) lists and multi-row VALUES well under SQLite's bound-parameter limit.
+# Keys per IN (...) read: well under SQLite's bound-parameter limit.
 _READ_CHUNK = 500
 
 
@@ -156,7 +157,7 @@ class Store:
         self.engine = engine
         self.batch_size = batch_size
         self.clock = clock
-        self._statements: dict[str, Any] = {}
+        self._statements: dict[tuple[str, str], _BulkWrites] = {}
 
     @classmethod
     def open(cls, url: str, *, busy_timeout_seconds: float = 30.0, batch_size: int = 500) -> Store:
