@@ -33,6 +33,7 @@ FDA_XLSX_HEADER = (
 XLSX_COLUMNS = tuple(h.lower() for h in FDA_XLSX_HEADER[:5])
 XLSX_OPTIONAL = tuple(h.lower() for h in FDA_XLSX_HEADER[5:])
 XLSX_URL_COLUMNS = ("url", "link", "letter url", "company url")
+XLSX_HEADER_SEARCH_ROWS = 10
 
 
 class ExportError(ValueError):
@@ -176,23 +177,14 @@ def _read_xlsx(path: Path, data: bytes) -> Iterator[tuple[int, ListingRow]]:
         raise ExportError(f"{path}: not a readable XLSX workbook ({exc})") from None
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows()
-    header_row = next(rows, None)
-    if header_row is None:
-        raise ExportError(f"{path}: the workbook's first sheet is empty")
-    header = [" ".join(str(c.value or "").split()).lower() for c in header_row]
-    missing = [c for c in XLSX_COLUMNS if c not in header]
-    if missing:
-        raise ExportError(
-            f"{path}: wrong columns: missing {', '.join(missing)} "
-            f"(found {', '.join(h for h in header if h)[:200]})"
-        )
+    header, header_number = _find_xlsx_header(path, rows)
     at = {
         name: header.index(name)
         for name in (*XLSX_COLUMNS, *XLSX_OPTIONAL, *XLSX_URL_COLUMNS)
         if name in header
     }
     url_column = next((at[c] for c in XLSX_URL_COLUMNS if c in at), None)
-    for number, cells in enumerate(rows, start=2):
+    for number, cells in enumerate(rows, start=header_number + 1):
         values = [c.value for c in cells]
         if not any(v not in (None, "") for v in values):
             continue
@@ -218,3 +210,22 @@ def _read_xlsx(path: Path, data: bytes) -> Iterator[tuple[int, ListingRow]]:
                 closeout_letter=cell("closeout letter"),
             ),
         )
+
+
+def _find_xlsx_header(path: Path, rows: Iterator[tuple]) -> tuple[list[str], int]:
+    """The header row and its number: the first of the first ten rows that names every column
+    (an export may put a title or a date line above the table)."""
+    first: list[str] | None = None
+    for number, cells in enumerate(rows, start=1):
+        header = [" ".join(str(c.value or "").split()).lower() for c in cells]
+        if all(column in header for column in XLSX_COLUMNS):
+            return header, number
+        if first is None and any(header):
+            first = header
+        if number == XLSX_HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise ExportError(f"{path}: the workbook's first sheet is empty")
+    missing = ", ".join(c for c in XLSX_COLUMNS if c not in first)
+    found = ", ".join(h for h in first if h)[:200]
+    raise ExportError(f"{path}: wrong columns: missing {missing} (found {found})")

@@ -123,3 +123,29 @@ def test_xlsx_that_unpacks_past_the_limit_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(exports, "MAX_EXPORT_BYTES", path.stat().st_size + 1)
     with pytest.raises(ExportError, match="unpacks to .* bytes, over the"):
         rows(path)
+
+
+def test_xlsx_header_below_a_title_row_is_found(tmp_path):
+    from openpyxl import Workbook
+
+    from crawler.extract.letter_exports import FDA_XLSX_HEADER
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Warning Letters - exported 03/17/2026"])
+    sheet.append([])
+    sheet.append(["Letter URL", *FDA_XLSX_HEADER])
+    sheet.append([FDA + "a-co-123456-01022024", "01/09/2024", "01/02/2024", "A Co", "CDER", "CGMP", "", ""])
+    workbook.save(tmp_path / "titled.xlsx")
+    [(number, row)] = rows(tmp_path / "titled.xlsx")
+    assert number == 4
+    assert row.url == FDA + "a-co-123456-01022024"
+    assert row.company == "A Co"
+
+
+def test_empty_xlsx_sheet(tmp_path):
+    from openpyxl import Workbook
+
+    Workbook().save(tmp_path / "empty.xlsx")
+    with pytest.raises(ExportError, match="first sheet is empty"):
+        rows(tmp_path / "empty.xlsx")
