@@ -23,6 +23,18 @@ def _alembic_config() -> AlembicConfig:
     return config
 
 
+class UnknownSchema(Exception):
+    """The store was migrated by a newer exowatch: this one must not touch it."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(revision)
+        self.revision = revision
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
 def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
@@ -40,6 +52,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             # Two `init`s at once on one database: the second waits, then finds nothing to do.
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
         before = MigrationContext.configure(connection).get_current_revision()
+        if before is not None and before not in known_revisions():
+            raise UnknownSchema(before)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         after = MigrationContext.configure(connection).get_current_revision()

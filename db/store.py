@@ -181,7 +181,10 @@ class Store:
             and not database.startswith(("file:", ":memory:"))
         ):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        return migrate.upgrade(self.engine)
+        try:
+            return migrate.upgrade(self.engine)
+        except migrate.UnknownSchema as exc:
+            raise StoreError(self._newer_schema(exc.revision)) from None
 
     def require_schema(self) -> None:
         """Refuse to work on a store that `exowatch init` has not brought to the newest schema."""
@@ -189,11 +192,19 @@ class Store:
         head = migrate.head_revision()
         if current is None:
             raise StoreError(f"the store at {self.location} is not initialised: run `exowatch init`")
+        if current not in migrate.known_revisions():
+            raise StoreError(self._newer_schema(current))
         if current != head:
             raise StoreError(
                 f"the store at {self.location} is at schema {current}, this exowatch needs {head}: "
                 "run `exowatch init` to upgrade it"
             )
+
+    def _newer_schema(self, revision: str) -> str:
+        return (
+            f"the store at {self.location} is at schema {revision}, which this exowatch does not know: "
+            "it was upgraded by a newer exowatch; use that version"
+        )
 
     # -- writes -------------------------------------------------------------------------------
 

@@ -191,3 +191,15 @@ def test_verbose_shows_the_traceback(run, tmp_path):
     assert code == 2
     assert "Traceback" in err
     assert err.strip().splitlines()[-1].startswith("exowatch: error: ")
+
+
+def test_large_imports_show_progress_on_stderr(run, tmp_path):
+    code, out, err = run("import-letters", str(LISTING_CSV))
+    assert code == 0
+    progress = [line for line in err.splitlines() if line.startswith("storing letters: ")]
+    assert 2 <= len(progress) <= 11
+    assert progress[-1] == "storing letters: 3374/3374"
+    assert "storing letters" not in out
+    small = tmp_path / "one.json"
+    small.write_text(json.dumps(json.loads(LISTING_JSON.read_text())[:1]))
+    assert run("import-letters", str(small))[2] == ""

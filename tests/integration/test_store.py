@@ -225,3 +225,11 @@ def test_foreign_keys_are_enforced(store):
             ),
             {"u": "https://x.example/", "n": now},
         )
+
+
+def test_a_store_from_a_newer_exowatch_is_left_alone(store):
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    for action in (store.init, store.require_schema):
+        with pytest.raises(StoreError, match="at schema 9999, which this exowatch does not know"):
+            action()
