@@ -285,13 +285,9 @@ class Store:
                 if not changed:
                     report.unchanged.append(key)
                     continue
+                # first_seen_at is only written on insert: the conflict update leaves it alone
                 writes.append(
-                    {
-                        **new_values,
-                        "first_seen_at": old["first_seen_at"],
-                        "updated_at": now,
-                        "revision": old["revision"] + 1,
-                    }
+                    {**new_values, "first_seen_at": now, "updated_at": now, "revision": old["revision"] + 1}
                 )
                 changes[key] = {f: {"from": old[f], "to": new_values[f]} for f in changed}
                 report.changed.append(key)
@@ -338,15 +334,16 @@ class Store:
         self, connection: Connection, entity: _Entity, keys: list[str]
     ) -> dict[str, dict[str, Any]]:
         table = entity.table
-        columns = [table.c[f] for f in entity.fields] + [table.c.first_seen_at, table.c.revision]
-        key_column = table.c[entity.key]
+        names = (*entity.fields, "revision")
+        columns = [table.c[name] for name in names]
+        key_at = names.index(entity.key)
         stored: dict[str, dict[str, Any]] = {}
         for start in range(0, len(keys), _READ_CHUNK):
             chunk = keys[start : start + _READ_CHUNK]
-            for row in connection.execute(
-                select(*columns).where(_key_in(connection, key_column, chunk))
-            ).mappings():
-                stored[row[entity.key]] = dict(row)
+            query = select(*columns).where(_key_in(connection, table.c[entity.key], chunk))
+            stored.update(
+                (row[key_at], dict(zip(names, row, strict=True))) for row in connection.execute(query).all()
+            )
         return stored
 
     def _read_revisions(

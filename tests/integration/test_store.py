@@ -233,3 +233,19 @@ def test_a_store_from_a_newer_exowatch_is_left_alone(store):
     for action in (store.init, store.require_schema):
         with pytest.raises(StoreError, match="at schema 9999, which this exowatch does not know"):
             action()
+
+
+def test_a_change_keeps_first_seen_and_moves_updated(db_url):
+    ticks = iter([datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)])
+    store = Store.open(db_url)
+    store.clock = lambda: next(ticks)
+    store.init()
+    try:
+        store.upsert_letters([letter("a-111111-01012024")], source="t")
+        store.upsert_letters([letter("a-111111-01012024", closeout_letter_date=date(2026, 1, 15))], source="t")
+        row = letters(store)["a-111111-01012024"]
+        assert row.first_seen_at == datetime(2026, 1, 1, tzinfo=UTC)
+        assert row.updated_at == datetime(2026, 2, 1, tzinfo=UTC)
+        assert row.revision == 2
+    finally:
+        store.close()
