@@ -357,7 +357,9 @@ class Store:
             query = select(key_column, table.c.id, table.c.revision).where(
                 _key_in(connection, key_column, keys[start : start + _READ_CHUNK])
             )
-            found.update((key, (row_id, revision)) for key, row_id, revision in connection.execute(query))
+            found.update(
+                (key, (row_id, revision)) for key, row_id, revision in connection.execute(query).all()
+            )
         return found
 
     def _bulk(self, connection: Connection, entity: _Entity) -> _BulkWrites:
