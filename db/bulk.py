@@ -56,8 +56,10 @@ def _convert_column(values: list[Any], convert: Callable[[Any], Any] | None) -> 
     """Convert each distinct value once: a batch repeats its timestamp, kinds and many dates."""
     if convert is None:
         return values
+    # keyed by (type, value): True == 1 == 1.0, but they convert differently
+    keys = list(zip(map(type, values), values, strict=True))
     try:
-        converted = {value: convert(value) for value in set(values)}
+        converted = {key: convert(key[1]) for key in set(keys)}
     except TypeError:  # unhashable values (JSON documents): convert each
         return list(map(convert, values))
-    return list(map(converted.__getitem__, values))
+    return list(map(converted.__getitem__, keys))

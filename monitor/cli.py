@@ -74,7 +74,7 @@ def init(state: _State) -> None:
 
 
 @cli.command("import-letters")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @pass_state
 def import_letters(state: _State, files: Sequence[str]) -> None:
     """Backfill warning letters from FDA listing exports (CSV, JSON or FDA's XLSX)."""
@@ -163,8 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("exowatch: aborted", err=True)
         return 1
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message += f" (see '{exc.ctx.command_path} --help')"
+        return _fail(exc, exc.exit_code, message, verbose)
     except InputError as exc:
         return _fail(exc, 2, str(exc), verbose)
     except (ExowatchError, StoreError) as exc:

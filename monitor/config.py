@@ -7,6 +7,7 @@ the file: they come from EXOWATCH_* environment variables.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 import types
@@ -15,6 +16,9 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from monitor.errors import ConfigError
 
@@ -33,13 +37,13 @@ class DatabaseConfig:
     batch_size: int = 500
 
     def __post_init__(self) -> None:
-        _require(self.busy_timeout_seconds > 0, "database.busy_timeout_seconds", "a number > 0")
-        _require(1 <= self.batch_size <= 10_000, "database.batch_size", "an integer from 1 to 10000")
         _require(
-            self.url.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "postgres"),
-            "database.url",
-            "a sqlite:/// or postgresql:// URL",
+            math.isfinite(self.busy_timeout_seconds) and 0 < self.busy_timeout_seconds <= 3600,
+            "database.busy_timeout_seconds",
+            "a number of seconds from 0 to 3600",
         )
+        _require(1 <= self.batch_size <= 10_000, "database.batch_size", "an integer from 1 to 10000")
+        _require(_supported_url(self.url), "database.url", "a sqlite:/// or postgresql:// URL")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,21 @@ class _ValueProblem(Exception):
         super().__init__(key, expected)
         self.key = key
         self.expected = expected
+
+
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def _supported_url(url: str) -> bool:
+    """A URL SQLAlchemy can parse, for a driver exowatch installs, with a numeric port."""
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - parsing the port is the check
+    except (ArgumentError, ValueError):
+        return False
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        return False
+    return parsed.get_backend_name() != "sqlite" or url.startswith(("sqlite:///", "sqlite+pysqlite:///"))
 
 
 def _require(ok: bool, key: str, expected: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from pathlib import Path
 from crawler.normalize.letters import ListingRow
 
 MAX_EXPORT_BYTES = 256 * 1024 * 1024
+# openpyxl holds a whole workbook in memory at many times its XML size: FDA's full export is a few MB.
+MAX_XLSX_UNPACKED_BYTES = 64 * 1024 * 1024
 CSV_COLUMNS = ("url", "posted_date", "letter_date", "company", "issuing_office", "subject")
 JSON_KEYS = ("companyUrl", "postedDate", "letterIssueDate", "companyName", "issuingOffice", "subject")
 #: The header row of FDA's own XLSX export of the warning-letter listing.
@@ -55,17 +58,25 @@ def read_listing_export(path: str | Path) -> Iterator[tuple[int, ListingRow]]:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The whole file, refusing what is not a regular file (a FIFO would hang, /dev/zero never ends)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_EXPORT_BYTES:
-            raise ExportError(f"{path}: {size} bytes is larger than the {MAX_EXPORT_BYTES}-byte limit")
-        data = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ExportError(f"{path}: is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ExportError(f"{path}: not a regular file")
+        if info.st_size > MAX_EXPORT_BYTES:
+            raise ExportError(
+                f"{path}: {info.st_size} bytes is larger than the {MAX_EXPORT_BYTES}-byte limit"
+            )
+        with path.open("rb") as handle:
+            data = handle.read(MAX_EXPORT_BYTES + 1)
     except FileNotFoundError:
         raise ExportError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ExportError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise ExportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_EXPORT_BYTES:
+        raise ExportError(f"{path}: larger than the {MAX_EXPORT_BYTES}-byte limit")
     if not data.strip():
         raise ExportError(f"{path}: the file is empty")
     return data
@@ -124,6 +135,8 @@ def _read_json(path: Path, text: str) -> Iterator[tuple[int, ListingRow]]:
         ) from None
     except RecursionError:
         raise ExportError(f"{path}: JSON nested too deeply to be a listing") from None
+    except ValueError as exc:  # e.g. a number longer than Python's integer-digit limit
+        raise ExportError(f"{path}: invalid JSON ({str(exc)[:80]})") from None
     if isinstance(document, dict) and isinstance(document.get("data"), list):
         document = document["data"]
     if not isinstance(document, list):
@@ -166,16 +179,19 @@ def _read_xlsx(path: Path, data: bytes) -> Iterator[tuple[int, ListingRow]]:
         unpacked = sum(member.file_size for member in zipfile.ZipFile(io.BytesIO(data)).infolist())
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise ExportError(f"{path}: not a readable XLSX workbook ({exc})") from None
-    if unpacked > MAX_EXPORT_BYTES:
-        raise ExportError(f"{path}: unpacks to {unpacked} bytes, over the {MAX_EXPORT_BYTES}-byte limit")
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise ExportError(
+            f"{path}: unpacks to {unpacked} bytes, over the {MAX_XLSX_UNPACKED_BYTES}-byte limit"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles FDA's export lacks
             # Not read-only: only a full load exposes the hyperlinks that carry letter URLs.
             workbook = load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ExportError(f"{path}: not a readable XLSX workbook ({exc})") from None
-    sheet = workbook.worksheets[0]
+            sheet = workbook.worksheets[0]
+    except Exception as exc:  # noqa: BLE001 - a corrupt part can fail in any of openpyxl's parsers
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise ExportError(f"{path}: not a readable XLSX workbook ({reason})") from None
     rows = sheet.iter_rows()
     header, header_number = _find_xlsx_header(path, rows)
     at = {

@@ -24,6 +24,10 @@ def clean(value: object, *, field: str = "value", max_chars: int = MAX_FIELD_CHA
         return None
     if len(text) > max_chars:
         raise ValueError(f"{field} is longer than {max_chars} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from a JSON "\ud800" escape
+        raise ValueError(f"{field} is not valid Unicode text") from None
     return text
 
 
@@ -35,10 +39,11 @@ def parse_listing_date(value: object, *, field: str = "date") -> date | None:
     """FDA listings write MM/DD/YYYY; spreadsheets may hold real dates; ISO is accepted too."""
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
+    if isinstance(value, date):  # spreadsheets hold real dates (datetime is a date too)
+        parsed = value.date() if isinstance(value, datetime) else value
+        if not 1900 <= parsed.year <= 2100:
+            raise ValueError(f"{field} {parsed.isoformat()} is out of range")
+        return parsed
     text = str(value).strip()
     if not text:
         return None

@@ -80,11 +80,17 @@ def test_bad_config_exits_2_naming_file_and_key(cli, tmp_path):
     )
 
 
-def test_usage_errors_exit_2(cli):
-    code, _, err = cli("import-letters")
-    assert code == 2 and "Missing argument" in err
-    code, _, err = cli("no-such-command")
-    assert code == 2
+def test_usage_errors_exit_2_with_one_line(cli, tmp_path):
+    for args, problem in (
+        (("import-letters",), "Missing argument 'FILES...'"),
+        (("no-such-command",), "No such command 'no-such-command'"),
+        (("--config", str(tmp_path), "status"), "is a directory"),
+        (("status", "--events", "-1"), "Invalid value for '--events'"),
+    ):
+        code, out, err = cli(*args)
+        assert code == 2, args
+        assert len(err.strip().splitlines()) == 1, err
+        assert err.startswith("exowatch: error: ") and problem in err
 
 
 def test_console_script_entry_point_runs(tmp_path):

@@ -160,10 +160,27 @@ BAD_FILES = {
     ),
     "junk.csv": (bytes(range(256)) * 4, "binary data"),
     "empty.json": (b"", "the file is empty"),
+    # valid JSON that no database can store: must be refused before anything is written
+    "surrogate.json": (
+        json.dumps(
+            [
+                {
+                    "companyUrl": f"{FDA}zz-{700000 + i}-01012024",
+                    "postedDate": "01/09/2024",
+                    "letterIssueDate": "01/01/2024",
+                    "companyName": "\ud800" if i == 699 else f"Firm {i}",
+                    "issuingOffice": "CDER",
+                    "subject": "CGMP",
+                }
+                for i in range(700)
+            ]
+        ).encode(),
+        "row 700: company is not valid Unicode text",
+    ),
 }
 
 
-@pytest.mark.parametrize("name", [*BAD_FILES, "missing.csv"])
+@pytest.mark.parametrize("name", [*BAD_FILES, "missing.csv", "a-directory"])
 def test_malformed_input_exits_2_with_one_line_and_changes_nothing(run, store, tmp_path, name):
     assert run("import-letters", str(LISTING_CSV))[0] == 0
     before = snapshot(store)
@@ -172,6 +189,9 @@ def test_malformed_input_exits_2_with_one_line_and_changes_nothing(run, store, t
     if name in BAD_FILES:
         path.write_bytes(BAD_FILES[name][0])
         problem = BAD_FILES[name][1]
+    elif name == "a-directory":
+        path.mkdir()
+        problem = "is a directory"
     else:
         problem = "no such file"
     # the bad file comes after a good one: the good one must not be half-imported either

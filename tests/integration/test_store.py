@@ -242,10 +242,24 @@ def test_a_change_keeps_first_seen_and_moves_updated(db_url):
     store.init()
     try:
         store.upsert_letters([letter("a-111111-01012024")], source="t")
-        store.upsert_letters([letter("a-111111-01012024", closeout_letter_date=date(2026, 1, 15))], source="t")
+        store.upsert_letters(
+            [letter("a-111111-01012024", closeout_letter_date=date(2026, 1, 15))], source="t"
+        )
         row = letters(store)["a-111111-01012024"]
         assert row.first_seen_at == datetime(2026, 1, 1, tzinfo=UTC)
         assert row.updated_at == datetime(2026, 2, 1, tzinfo=UTC)
         assert row.revision == 2
     finally:
         store.close()
+
+
+def test_a_writer_that_bypassed_the_lock_is_detected_and_rolled_back(store, monkeypatch):
+    store.upsert_letters([letter("a-111111-01012024")], source="test")
+    before = (letters(store), events(store))
+    # simulate a stale read: the batch believes the letter is not stored yet
+    monkeypatch.setattr(Store, "_read_stored", lambda self, connection, entity, keys: {})
+    with pytest.raises(
+        StoreError, match="stored revision 2, expected 1; another writer bypassed the store lock"
+    ):
+        store.upsert_letters([letter("a-111111-01012024", subject="Other")], source="test")
+    assert (letters(store), events(store)) == before

@@ -63,6 +63,17 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeypat
         ("database = 3\n", "key 'database' must be a table [database], got int 3"),
         ("[status]\nlatest_events = 1.5\n", "key 'status.latest_events' must be an integer, got float 1.5"),
         ("[database\n", "invalid TOML"),
+        (
+            "[database]\nbusy_timeout_seconds = inf\n",
+            "busy_timeout_seconds' must be a number of seconds from 0 to 3600",
+        ),
+        (
+            "[database]\nurl = 'postgresql://u@host:notaport/db'\n",
+            "must be a sqlite:/// or postgresql:// URL",
+        ),
+        ("[database]\nurl = 'postgresql://[::1'\n", "must be a sqlite:/// or postgresql:// URL"),
+        ("[database]\nurl = 'sqlite:rel.db'\n", "must be a sqlite:/// or postgresql:// URL"),
+        ("[database]\nurl = 'postgresql+asyncpg://u@h/db'\n", "must be a sqlite:/// or postgresql:// URL"),
     ],
 )
 def test_bad_config_is_one_line_naming_file_key_and_expectation(tmp_path, body, expected):

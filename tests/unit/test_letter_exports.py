@@ -86,6 +86,7 @@ def test_renamed_file_is_read_by_its_content(tmp_path):
         (b"[]", "holds no letters"),
         (b"PK\x03\x04 not really a zip", "not a readable XLSX workbook"),
         (b"[" * 200_000, "JSON nested too deeply"),
+        (b"[" + b"1" * 5000 + b"]", "invalid JSON (Exceeds the limit"),
         (b"url,posted_date,letter_date,company,issuing_office,subject\n" + b"x" * 200_000, "malformed CSV"),
     ],
 )
@@ -120,7 +121,7 @@ def test_xlsx_that_unpacks_past_the_limit_is_refused(tmp_path, monkeypatch):
     import crawler.extract.letter_exports as exports
 
     path = write_fda_xlsx(tmp_path / "big.xlsx", [{"Company Name": "x" * 2000}] * 50)
-    monkeypatch.setattr(exports, "MAX_EXPORT_BYTES", path.stat().st_size + 1)
+    monkeypatch.setattr(exports, "MAX_XLSX_UNPACKED_BYTES", path.stat().st_size + 1)
     with pytest.raises(ExportError, match="unpacks to .* bytes, over the"):
         rows(path)
 
@@ -149,3 +150,42 @@ def test_empty_xlsx_sheet(tmp_path):
     Workbook().save(tmp_path / "empty.xlsx")
     with pytest.raises(ExportError, match="first sheet is empty"):
         rows(tmp_path / "empty.xlsx")
+
+
+def test_corrupt_xlsx_parts_are_named_not_crashed(tmp_path):
+    import zipfile
+
+    good = write_fda_xlsx(tmp_path / "good.xlsx", [{"Company Name": "A"}])
+    for part, content in (
+        ("xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row"),
+        ("xl/workbook.xml", b"<<"),
+    ):
+        broken = tmp_path / f"broken-{part.replace('/', '_')}.xlsx"
+        with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+            for item in source.infolist():
+                target.writestr(item, content if item.filename == part else source.read(item))
+        with pytest.raises(ExportError, match="not a readable XLSX workbook"):
+            rows(broken)
+
+
+def test_special_files_are_refused(tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ExportError, match="not a regular file"):
+        rows(fifo)
+    with pytest.raises(ExportError, match="not a regular file"):
+        rows("/dev/zero")
+
+
+def test_spreadsheet_dates_out_of_range_are_refused(tmp_path):
+    from crawler.normalize.letters import letter_from_listing
+
+    path = write_fda_xlsx(
+        tmp_path / "old.xlsx",
+        [{"url": FDA + "a-co-123456-01022024", "Posted Date": datetime(1, 1, 1), "Company Name": "A"}],
+    )
+    [(_, row)] = rows(path)
+    with pytest.raises(ValueError, match="posted date 0001-01-01 is out of range"):
+        letter_from_listing(row)
