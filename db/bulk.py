@@ -23,29 +23,39 @@ class BulkStatement:
     """One statement compiled for one dialect, run with executemany over plain mappings."""
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) -> None:
+        """`keys`: the columns the statement takes, each from a row or from the call's constants."""
         # for_executemany: no implicit RETURNING of the primary key, which executemany discards
         compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
         self.sql = compiled.string
         self.positional = compiled.positional
         names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-        missing = [name for name in names if name not in keys]
-        if missing:
-            raise ValueError(f"statement needs parameters the rows do not carry: {missing}")
         self._columns = [(name, _converter(compiled.binds[name].type, dialect)) for name in names]
 
-    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """Driver parameters for `rows`, built column by column (C-level loops, not per value)."""
+    def parameters(
+        self, rows: Sequence[Mapping[str, Any]], constants: Mapping[str, Any] | None = None
+    ) -> list[Any]:
+        """Driver parameters for `rows`, built column by column (C-level loops, not per value).
+        `constants` gives columns whose value is the same for every row (converted once)."""
+        constants = constants or {}
         columns = [
-            _convert_column(list(map(itemgetter(name), rows)), convert) for name, convert in self._columns
+            [_convert_column([constants[name]], convert)[0]] * len(rows)
+            if name in constants
+            else _convert_column(list(map(itemgetter(name), rows)), convert)
+            for name, convert in self._columns
         ]
         if self.positional:
             return list(zip(*columns, strict=True))
         names = [name for name, _ in self._columns]
         return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
-    def executemany(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def executemany(
+        self,
+        connection: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        constants: Mapping[str, Any] | None = None,
+    ) -> None:
         if rows:
-            connection.exec_driver_sql(self.sql, self.parameters(rows))
+            connection.exec_driver_sql(self.sql, self.parameters(rows, constants))
 
 
 def _converter(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -56,10 +66,12 @@ def _convert_column(values: list[Any], convert: Callable[[Any], Any] | None) -> 
     """Convert each distinct value once: a batch repeats its timestamp, kinds and many dates."""
     if convert is None:
         return values
-    # keyed by (type, value): True == 1 == 1.0, but they convert differently
-    keys = list(zip(map(type, values), values, strict=True))
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if len(kinds) > 1:  # True == 1 == 1.0 would share one entry, yet they convert differently
+        return list(map(convert, values))
     try:
-        converted = {key: convert(key[1]) for key in set(keys)}
+        converted = {value: convert(value) for value in set(values)}
     except TypeError:  # unhashable values (JSON documents): convert each
         return list(map(convert, values))
-    return list(map(converted.__getitem__, keys))
+    return list(map(converted.__getitem__, values))

@@ -209,14 +209,25 @@ class Store:
     # -- writes -------------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One write transaction, holding the store's single-writer lock until it commits."""
+    def _writer(self) -> Iterator[Connection]:
+        """A connection whose transactions hold the store's single-writer lock (see _transaction)."""
         with self.engine.connect() as connection:
-            connection.execution_options(**{WRITE_OPTION: True})
-            with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
-                yield connection
+            connection.execution_options(**{WRITE_OPTION: True})  # SQLite: BEGIN IMMEDIATE
+            yield connection
+
+    @contextmanager
+    def _transaction(self, connection: Connection) -> Iterator[Connection]:
+        """One write transaction on a writer connection; the lock is held until it commits."""
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
+            yield connection
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A single write transaction on its own connection."""
+        with self._writer() as connection, self._transaction(connection):
+            yield connection
 
     def upsert_letters(
         self,
@@ -253,81 +264,88 @@ class Store:
                 merged[key] = row
         report = UpsertReport()
         keys = sorted(merged)  # one order for every writer: no lock-order surprises
-        for start in range(0, len(keys), self.batch_size):
-            batch = [merged[k] for k in keys[start : start + self.batch_size]]
-            report.extend(self._upsert_batch(entity, batch, source, overwrite))
-            if progress is not None:
-                progress(len(batch))
+        with self._writer() as connection:  # one connection, a transaction per batch
+            for start in range(0, len(keys), self.batch_size):
+                batch = [merged[k] for k in keys[start : start + self.batch_size]]
+                with self._transaction(connection):
+                    report.extend(self._upsert_batch(connection, entity, batch, source, overwrite))
+                if progress is not None:
+                    progress(len(batch))
         return report
 
     def _upsert_batch(
         self,
+        connection: Connection,
         entity: _Entity,
         batch: Sequence[dict[str, Any]],
         source: str,
         overwrite: frozenset[str],
     ) -> UpsertReport:
+        """Decide, write and record one batch inside the caller's write transaction."""
         table = entity.table
         report = UpsertReport()
-        with self._write() as connection:
-            now = self.clock()
-            stored = self._read_stored(connection, entity, [row[entity.key] for row in batch])
-            writes: list[dict[str, Any]] = []
-            changes: dict[str, dict[str, Any]] = {}
-            for row in batch:
-                key = row[entity.key]
-                old = stored.get(key)
-                if old is None:
-                    writes.append({**row, "first_seen_at": now, "updated_at": now, "revision": 1})
-                    report.new.append(key)
-                    continue
-                new_values, changed = _merge(old, row, entity.fields, overwrite)
-                if not changed:
-                    report.unchanged.append(key)
-                    continue
-                # first_seen_at is only written on insert: the conflict update leaves it alone
-                writes.append(
-                    {**new_values, "first_seen_at": now, "updated_at": now, "revision": old["revision"] + 1}
+        now = self.clock()
+        stored = self._read_stored(connection, entity, [row[entity.key] for row in batch])
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        changes: dict[str, dict[str, Any]] = {}
+        for row in batch:
+            key = row[entity.key]
+            old = stored.get(key)
+            if old is None:
+                inserts.append(row)
+                report.new.append(key)
+                continue
+            new_values, changed = _merge(old, row, entity.fields, overwrite)
+            if not changed:
+                report.unchanged.append(key)
+                continue
+            new_values["revision"] = old["revision"] + 1
+            updates.append(new_values)
+            changes[key] = {f: {"from": old[f], "to": new_values[f]} for f in changed}
+            report.changed.append(key)
+        if not inserts and not updates:
+            return report
+        bulk = self._bulk(connection, entity)
+        # first_seen_at is only written on insert: the conflict update leaves it alone
+        stamps = {"first_seen_at": now, "updated_at": now}
+        bulk.upsert.executemany(connection, inserts, {**stamps, "revision": 1})
+        bulk.upsert.executemany(connection, updates, stamps)
+        written = self._read_revisions(connection, entity, [*report.new, *report.changed])
+        expected = {key: 1 for key in report.new} | {row[entity.key]: row["revision"] for row in updates}
+        for key, revision in expected.items():
+            found = written.get(key, (None, None))[1]
+            if found != revision:
+                raise StoreError(
+                    f"{table.name} {key}: stored revision {found}, expected {revision}; "
+                    "another writer bypassed the store lock"
                 )
-                changes[key] = {f: {"from": old[f], "to": new_values[f]} for f in changed}
-                report.changed.append(key)
-            if not writes:
-                return report
-            bulk = self._bulk(connection, entity)
-            bulk.upsert.executemany(connection, writes)
-            written = self._read_revisions(connection, entity, [row[entity.key] for row in writes])
-            for row in writes:
-                key, expected = row[entity.key], row["revision"]
-                found = written.get(key, (None, None))[1]
-                if found != expected:
-                    raise StoreError(
-                        f"{table.name} {key}: stored revision {found}, expected {expected}; "
-                        "another writer bypassed the store lock"
-                    )
-            events = [
-                self._event(
-                    now,
-                    entity.new_kind,
-                    entity,
-                    key,
-                    written[key][0],
-                    {"source": source, **{f: row[f] for f in entity.headline}},
-                )
-                for row in writes
-                if (key := row[entity.key]) not in changes
-            ]
-            events += [
-                self._event(
-                    now,
-                    entity.changed_kind,
-                    entity,
-                    key,
-                    written[key][0],
-                    {"source": source, "changes": diff},
-                )
+        subject = {"at": now, "subject_type": entity.subject_type}
+        headline, key_name = entity.headline, entity.key
+        bulk.events.executemany(
+            connection,
+            [
+                {
+                    "subject_id": written[row[key_name]][0],
+                    "subject_key": row[key_name],
+                    "summary": {"source": source, **{f: row[f] for f in headline}},
+                }
+                for row in inserts
+            ],
+            {**subject, "kind": entity.new_kind},
+        )
+        bulk.events.executemany(
+            connection,
+            [
+                {
+                    "subject_id": written[key][0],
+                    "subject_key": key,
+                    "summary": {"source": source, "changes": diff},
+                }
                 for key, diff in changes.items()
-            ]
-            bulk.events.executemany(connection, events)
+            ],
+            {**subject, "kind": entity.changed_kind},
+        )
         return report
 
     def _read_stored(
@@ -368,17 +386,6 @@ class Store:
         if bulk is None:
             bulk = self._statements[cache_key] = _BulkWrites.build(connection.dialect, entity)
         return bulk
-
-    @staticmethod
-    def _event(now: datetime, kind: str, entity: _Entity, key: str, subject_id: int, summary: dict) -> dict:
-        return {
-            "at": now,
-            "kind": kind,
-            "subject_type": entity.subject_type,
-            "subject_id": subject_id,
-            "subject_key": key,
-            "summary": summary,
-        }
 
     # -- runs ---------------------------------------------------------------------------------
 

@@ -168,10 +168,10 @@ def test_a_failure_inside_the_transaction_leaves_nothing_half_written(store, mon
     store.upsert_letters([letter("a-111111-01012024")], source="test")
     before = (letters(store), events(store))
 
-    def broken_event(*args, **kwargs):
+    def broken(*args, **kwargs):  # fails after the letters were written, before the events
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "_event", staticmethod(broken_event))
+    monkeypatch.setattr(Store, "_read_revisions", broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.upsert_letters(
             [
