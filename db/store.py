@@ -12,6 +12,7 @@ The batched statements are built here and run through db.bulk, the driver's own 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    String,
     Table,
     any_,
     bindparam,
@@ -468,10 +470,12 @@ class Store:
 
 
 def _key_in(connection: Connection, column: ColumnElement, keys: list[str]) -> ColumnElement[bool]:
-    """`column IN keys`. On PostgreSQL `= ANY(array)`: one parameter, so the server can prepare it."""
+    """`column IN keys` with the keys as ONE parameter (an array; on SQLite a JSON list), so the
+    statement is compiled once and prepared by the server, instead of once per batch size."""
     if connection.dialect.name == "postgresql":
         return column == any_(bindparam("keys", keys, type_=postgresql.ARRAY(column.type)))
-    return column.in_(keys)
+    listed = func.json_each(bindparam("keys", json.dumps(keys), type_=String)).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def _merge(
