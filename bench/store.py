@@ -17,8 +17,11 @@ Why it measures the way it does:
   (pipelined executemany, statements prepared by the driver).
 * Same schema: each side's fresh database is created with Store.init() (Alembic), so tables and
   indexes are identical. Every round starts from fresh, empty databases on both sides.
-* Noise: the machine is shared, so the two sides run back to back in every round, alternating
-  which goes first, and the ratio is the median of the per-round ratios (range shown).
+* Noise: the machine is shared, and a stall (another tenant, the disk, a checkpoint) only ever
+  adds time, sometimes doubling one run. So the two sides run back to back in every round,
+  alternating which goes first, and each side's rate is its best round: the ratio is best store
+  rate over best raw rate. The median of the per-round ratios and their range are shown beside
+  it, to show how noisy the run was.
 * Nothing is asserted about timings. The script does check that both sides did the same work
   (row counts per round, identical letters and events in the first round), since a ratio of two
   different workloads would mean nothing.
@@ -53,10 +56,10 @@ from db.store import LETTERS, Store
 from monitor.backfill import read_exports
 
 LISTINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "fda" / "listing"
-# ~4,000 distinct letters x 5 synthetic copies = ~20,000 rows; 4 rounds: each side leads twice.
+# ~4,000 distinct letters x 5 synthetic copies = ~20,000 rows; 6 rounds: each side leads three times.
 # The test suite runs a tiny version (EXOWATCH_BENCH_COPIES=1, _ROUNDS=2) to keep this script working.
 COPIES = int(os.environ.get("EXOWATCH_BENCH_COPIES", "5"))
-ROUNDS = int(os.environ.get("EXOWATCH_BENCH_ROUNDS", "4"))
+ROUNDS = int(os.environ.get("EXOWATCH_BENCH_ROUNDS", "6"))
 BATCH = 500
 SOURCE = "bench"
 GOAL = 0.8
@@ -375,14 +378,15 @@ def report(name: str, rows: int, results: dict[str, list[tuple[float, float]]]) 
     """Print one table line per scenario; returns the load ratio."""
     ratios = {}
     for scenario, pairs in results.items():
-        store_rate = statistics.median(rows / s for s, _ in pairs)
-        raw_rate = statistics.median(rows / r for _, r in pairs)
+        store_rate = rows / min(s for s, _ in pairs)  # best round: noise only adds time
+        raw_rate = rows / min(r for _, r in pairs)
         per_round = [r / s for s, r in pairs]  # store rows/s over raw rows/s, paired by round
-        ratios[scenario] = statistics.median(per_round)
+        ratios[scenario] = store_rate / raw_rate
         line = table_row(
             name, scenario, rows, f"{store_rate:,.0f}", f"{raw_rate:,.0f}", f"{ratios[scenario]:.2f}"
         )
-        print(f"{line}  {min(per_round):.2f}-{max(per_round):.2f}", flush=True)
+        spread = f"{statistics.median(per_round):.2f} ({min(per_round):.2f}-{max(per_round):.2f})"
+        print(f"{line}  {spread}", flush=True)
     return ratios["load"]
 
 
@@ -401,9 +405,9 @@ def main() -> int:
     print(
         f"{len(letters)} rows ({distinct} distinct letters from the listing fixtures x{COPIES}, synthetic "
         f"slugs), batches of {BATCH}, fresh databases each round; ratio = store rows/s / raw executemany "
-        f"rows/s, median of {ROUNDS} rounds (range)"
+        f"rows/s, each side's best of {ROUNDS} rounds"
     )
-    print(table_row(*(title for title, _spec in COLUMNS)) + "  range", flush=True)
+    print(table_row(*(title for title, _spec in COLUMNS)) + "  per-round median (range)", flush=True)
     summary = []
     for make_backend in (SqliteBackend, open_postgres):
         backend = make_backend()

@@ -40,7 +40,8 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, busy_timeout_seconds)
-    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps)
+    # Positional parameters: psycopg then skips re-ordering a mapping for every row of a batch.
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, paramstyle="format")
 
 
 def _sqlite_engine(url: str, busy_timeout_seconds: float) -> Engine:
