@@ -33,7 +33,7 @@ def json_default(value: object) -> str:
 
 
 # One encoder for every document: json.dumps(default=...) would build a new one per call.
-_json_dumps = json.JSONEncoder(default=json_default, ensure_ascii=False).encode
+json_dumps = json.JSONEncoder(default=json_default, ensure_ascii=False).encode
 
 
 def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
@@ -41,11 +41,11 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, busy_timeout_seconds)
     # Positional parameters: psycopg then skips re-ordering a mapping for every row of a batch.
-    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, paramstyle="format")
+    return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps, paramstyle="format")
 
 
 def _sqlite_engine(url: str, busy_timeout_seconds: float) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, json_serializer=_json_dumps)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, json_serializer=json_dumps)
     busy_ms = int(busy_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)  # no slots: the store reads vars(record), the cheapest view of its fields
@@ -21,7 +21,32 @@ class LetterRecord:
     subject: str | None = None
     response_letter_date: date | None = None
     closeout_letter_date: date | None = None
+    # from the letter's own page: filled by the crawler, None from listing exports
+    delivery_method: str | None = None
+    products: list[str] | None = None
+    reference_number: str | None = None
+    recipient_name: str | None = None
+    recipient_title: str | None = None
+    address_line1: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    emails: list[str] | None = None
+    response_letters: list[dict] | None = None  # [{"date": "YYYY-MM-DD", "url": ...}]
+    closeout_letters: list[dict] | None = None
+    body_text: str | None = None
+    content_hash: str | None = None
+    tags: list[str] | None = None
+    tag_phrases: dict[str, list[str]] | None = None
+    product_names: list[str] | None = None
+    page_fetched_at: datetime | None = None
 
 
 #: Fields that record a letter's lifecycle: a source that states them overrides what is stored.
 LETTER_LIFECYCLE_FIELDS = frozenset({"response_letter_date", "closeout_letter_date"})
+
+#: Fields whose values are too large for an event summary: a change shows as {"changed": true}.
+LETTER_QUIET_FIELDS = frozenset({"body_text"})
+#: When a field changes only because we looked again, it is no news.
+LETTER_UNTRACKED_FIELDS = frozenset({"page_fetched_at"})

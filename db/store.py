@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Connection,
     Engine,
@@ -35,13 +36,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
 from db import migrate
 from db.bulk import BulkStatement
-from db.engine import WRITE_OPTION, describe_url, make_engine
+from db.engine import WRITE_OPTION, describe_url, json_dumps, make_engine
 from db.models import Base, CrawlRun, Event, WarningLetter
-from db.records import LETTER_LIFECYCLE_FIELDS, LetterRecord
+from db.records import LETTER_LIFECYCLE_FIELDS, LETTER_QUIET_FIELDS, LETTER_UNTRACKED_FIELDS, LetterRecord
 
 # Same constant in every exowatch process: it names "the store's writer" on one database.
 _PG_WRITE_LOCK = 0x65786F77_77726974 & 0x7FFFFFFFFFFFFFFF
@@ -105,6 +107,9 @@ class _Entity:
     new_kind: str
     changed_kind: str
     headline: tuple[str, ...]  # fields copied into a `*.new` event's summary
+    quiet: frozenset[str] = frozenset()  # too large for a summary: a change reads {"changed": true}
+    untracked: frozenset[str] = frozenset()  # written along with a change, never a change itself
+    json_fields: frozenset[str] = frozenset()  # compared as they read back from the database
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,11 @@ LETTERS = _Entity(
     new_kind="letter.new",
     changed_kind="letter.updated",
     headline=("company_name", "posted_date", "issuing_office", "subject", "marcs_cms_number", "url"),
+    quiet=LETTER_QUIET_FIELDS,
+    untracked=LETTER_UNTRACKED_FIELDS,
+    json_fields=frozenset(
+        c.name for c in WarningLetter.__table__.columns if isinstance(c.type, JSON | JSONB)
+    ),
 )
 
 
@@ -257,11 +267,13 @@ class Store:
         """Upsert in batches of `batch_size`, one transaction each; `progress(n)` after each."""
         merged: dict[str, dict[str, Any]] = {}
         for row in rows:
+            if entity.json_fields:
+                row = _json_plain(row, entity.json_fields)
             key = row[entity.key]
             if not key:
                 raise ValueError(f"{entity.subject_type} without a {entity.key}")
             if key in merged:
-                merged[key] = _merge(merged[key], row, entity.fields, overwrite)[0]
+                merged[key] = _merge(merged[key], row, entity, overwrite)[0]
             else:
                 merged[key] = row
         report = UpsertReport()
@@ -298,13 +310,16 @@ class Store:
                 inserts.append(row)
                 report.new.append(key)
                 continue
-            new_values, changed = _merge(old, row, entity.fields, overwrite)
+            new_values, changed = _merge(old, row, entity, overwrite)
             if not changed:
                 report.unchanged.append(key)
                 continue
             new_values["revision"] = old["revision"] + 1
             updates.append(new_values)
-            changes[key] = {f: {"from": old[f], "to": new_values[f]} for f in changed}
+            changes[key] = {
+                f: {"changed": True} if f in entity.quiet else {"from": old[f], "to": new_values[f]}
+                for f in changed
+            }
             report.changed.append(key)
         if not inserts and not updates:
             return report
@@ -479,21 +494,33 @@ def _key_in(connection: Connection, column: ColumnElement, keys: list[str]) -> C
 
 
 def _merge(
-    old: Mapping[str, Any], new: Mapping[str, Any], fields: Sequence[str], overwrite: frozenset[str]
+    old: Mapping[str, Any], new: Mapping[str, Any], entity: _Entity, overwrite: frozenset[str]
 ) -> tuple[dict[str, Any], list[str]]:
     """Combine a stored record with a source's view of it; returns (merged, changed field names).
 
     A source that does not state a field (None) never erases it. Fields in `overwrite` take the
     source's value; the others only fill a gap, so two sources that word a subject differently do
-    not flip a record back and forth on every import.
+    not flip a record back and forth on every import. Untracked fields follow along but are never
+    a change by themselves.
     """
-    merged = {f: old[f] for f in fields}
+    merged = {f: old[f] for f in entity.fields}
     changed = []
-    for f in fields:
+    for f in entity.fields:
         value = new[f]
         if value is None or value == old[f]:
             continue
         if old[f] is None or f in overwrite:
             merged[f] = value
-            changed.append(f)
+            if f not in entity.untracked:
+                changed.append(f)
     return merged, changed
+
+
+def _json_plain(row: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    """JSON fields as they will read back (tuples become lists, dates strings), so that an
+    unchanged value compares equal to the stored one."""
+    plain = dict(row)
+    for name in fields:
+        if plain[name] is not None:
+            plain[name] = json.loads(json_dumps(plain[name]))
+    return plain

@@ -30,5 +30,5 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-#: JSON everywhere, JSONB on PostgreSQL (indexable, and what analysts expect there).
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+#: JSON everywhere, JSONB on PostgreSQL (indexable, and what analysts expect there); None is SQL NULL.
+JSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
