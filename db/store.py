@@ -86,6 +86,12 @@ class UpsertReport:
         return f"{len(self.new)} new, {len(self.changed)} changed, {len(self.unchanged)} unchanged"
 
 
+@dataclass
+class ListingReport:
+    delisted: list[str] = field(default_factory=list)
+    relisted: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class EventView:
     id: int
@@ -403,6 +409,70 @@ class Store:
         if bulk is None:
             bulk = self._statements[cache_key] = _BulkWrites.build(connection.dialect, entity)
         return bulk
+
+    # -- listing presence ----------------------------------------------------------------------
+
+    def record_listing(self, seen: Collection[str], *, complete: bool, delist_after: int) -> ListingReport:
+        """Note which letters FDA's listing showed, after a crawl of it that succeeded.
+
+        Letters seen are listed now (a delisted one that reappears is relisted, `letter.relisted`).
+        Only a `complete` crawl, one that read the whole listing, counts against the letters it did
+        not show: after `delist_after` such crawls in a row a letter is marked delisted, with
+        `letter.delisted`. Nothing is ever deleted.
+        """
+        table = WarningLetter.__table__
+        keys = sorted(set(seen))
+        report = ListingReport()
+        with self._write() as connection:
+            now = self.clock()
+            relisted = connection.execute(
+                select(table.c.id, table.c.slug).where(
+                    _key_in(connection, table.c.slug, keys), table.c.delisted_at.is_not(None)
+                )
+            ).all()
+            connection.execute(
+                table.update()
+                .where(_key_in(connection, table.c.slug, keys))
+                .values(last_listed_at=now, listing_missing_count=0, delisted_at=None)
+            )
+            if complete:
+                connection.execute(
+                    table.update()
+                    .where(~_key_in(connection, table.c.slug, keys), table.c.delisted_at.is_(None))
+                    .values(listing_missing_count=table.c.listing_missing_count + 1)
+                )
+                delisted = connection.execute(
+                    select(table.c.id, table.c.slug, table.c.listing_missing_count).where(
+                        table.c.delisted_at.is_(None), table.c.listing_missing_count >= delist_after
+                    )
+                ).all()
+                if delisted:
+                    connection.execute(
+                        table.update()
+                        .where(table.c.id.in_([row.id for row in delisted]))
+                        .values(delisted_at=now)
+                    )
+                report.delisted = [row.slug for row in delisted]
+            else:
+                delisted = []
+            report.relisted = [row.slug for row in relisted]
+            events = [
+                {
+                    "subject_id": row.id,
+                    "subject_key": row.slug,
+                    "summary": {"missed_crawls": row.listing_missing_count},
+                }
+                for row in delisted
+            ]
+            bulk = self._bulk(connection, LETTERS)
+            stamp = {"at": now, "subject_type": LETTERS.subject_type}
+            bulk.events.executemany(connection, events, {**stamp, "kind": "letter.delisted"})
+            bulk.events.executemany(
+                connection,
+                [{"subject_id": row.id, "subject_key": row.slug, "summary": {}} for row in relisted],
+                {**stamp, "kind": "letter.relisted"},
+            )
+        return report
 
     # -- runs ---------------------------------------------------------------------------------
 

@@ -263,3 +263,57 @@ def test_a_writer_that_bypassed_the_lock_is_detected_and_rolled_back(store, monk
     ):
         store.upsert_letters([letter("a-111111-01012024", subject="Other")], source="test")
     assert (letters(store), events(store)) == before
+
+
+def test_delisting_needs_consecutive_complete_crawls_and_deletes_nothing(store):
+    store.upsert_letters([letter("a-111111-01012024"), letter("b-222222-01012024")], source="t")
+    both = ["a-111111-01012024", "b-222222-01012024"]
+    assert store.record_listing(both, complete=True, delist_after=2).delisted == []
+    # b missing once, seen again: the count starts over
+    store.record_listing(["a-111111-01012024"], complete=True, delist_after=2)
+    store.record_listing(both, complete=True, delist_after=2)
+    assert letters(store)["b-222222-01012024"].listing_missing_count == 0
+    # an incomplete crawl never counts against a letter
+    store.record_listing(["a-111111-01012024"], complete=False, delist_after=2)
+    store.record_listing(["a-111111-01012024"], complete=True, delist_after=2)
+    assert letters(store)["b-222222-01012024"].delisted_at is None
+    report = store.record_listing(["a-111111-01012024"], complete=True, delist_after=2)
+    assert report.delisted == ["b-222222-01012024"]
+    row = letters(store)["b-222222-01012024"]
+    assert row.delisted_at is not None and row.listing_missing_count == 2
+    assert [e.kind for e in events(store)][-1] == "letter.delisted"
+    assert events(store)[-1].subject_key == "b-222222-01012024"
+    # more crawls without it: no second event
+    store.record_listing(["a-111111-01012024"], complete=True, delist_after=2)
+    assert [e.kind for e in events(store)].count("letter.delisted") == 1
+    # it comes back
+    assert store.record_listing(both, complete=True, delist_after=2).relisted == ["b-222222-01012024"]
+    assert letters(store)["b-222222-01012024"].delisted_at is None
+    assert [e.kind for e in events(store)][-1] == "letter.relisted"
+    assert store.table_counts()["warning_letters"] == 2
+
+
+def test_page_fields_json_and_quiet_body_changes(store):
+    page = letter(
+        "k-649343-09012023",
+        products=("Biologics", "Drugs"),
+        emails=["x@example.com"],
+        body_text="WARNING LETTER ... exosome products",
+        content_hash="a" * 64,
+        tags=["exosome"],
+        tag_phrases={"exosome": ["exosome products"]},
+        page_fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert store.upsert_letters([page], source="crawl").new == ["k-649343-09012023"]
+    # the same page read again later: only the fetch time differs, which is no change
+    again = replace(page, page_fetched_at=datetime(2026, 2, 1, tzinfo=UTC))
+    assert store.upsert_letters([again], source="crawl").unchanged == ["k-649343-09012023"]
+    stored = letters(store)["k-649343-09012023"]
+    assert stored.products == ["Biologics", "Drugs"] and stored.response_letters is None
+    assert stored.page_fetched_at == datetime(2026, 1, 1, tzinfo=UTC)
+    changed = replace(page, body_text="WARNING LETTER ... revised", content_hash="b" * 64)
+    report = store.upsert_letters([changed], source="crawl", overwrite=set(LetterRecord.__dataclass_fields__))
+    assert report.changed == ["k-649343-09012023"]
+    diff = events(store)[-1].summary["changes"]
+    assert diff["body_text"] == {"changed": True}
+    assert diff["content_hash"] == {"from": "a" * 64, "to": "b" * 64}
