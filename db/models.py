@@ -199,3 +199,6 @@ class CrawlRun(Base):
     records_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    requests: Mapped[int] = mapped_column(Integer, server_default="0")  # migration 0002
+    errors: Mapped[int] = mapped_column(Integer, server_default="0")
+    attempt: Mapped[int] = mapped_column(Integer, server_default="1")

@@ -476,11 +476,12 @@ class Store:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def start_run(self, source: str) -> int:
+    def start_run(self, source: str, *, attempt: int = 1) -> int:
         with self._write() as connection:
             return connection.execute(
                 insert(CrawlRun.__table__).returning(CrawlRun.__table__.c.id),
                 {
+                    "attempt": attempt,
                     "source": source,
                     "started_at": self.clock(),
                     "status": "running",
@@ -499,6 +500,8 @@ class Store:
         report: UpsertReport | None = None,
         seen: int = 0,
         error: str | None = None,
+        requests: int = 0,
+        errors: int = 0,
     ) -> None:
         table = CrawlRun.__table__
         with self._write() as connection:
@@ -510,6 +513,8 @@ class Store:
                 "records_seen": seen,
                 "duration_seconds": (finished - started).total_seconds(),
                 "error": error,
+                "requests": requests,
+                "errors": errors,
             }
             if report is not None:
                 values |= {
@@ -536,6 +541,27 @@ class Store:
                 EventView(r.id, r.at, r.kind, r.subject_type, r.subject_key, r.summary or {})
                 for r in connection.execute(query)
             ]
+
+    def run(self, run_id: int) -> Mapping[str, Any]:
+        table = CrawlRun.__table__
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(table).where(table.c.id == run_id)).mappings().one())
+
+    def letter_listing_states(self) -> dict[str, tuple[date | None, date | None, bool]]:
+        """slug -> (response letter date, close-out date, has its page): what an incremental crawl
+        compares the listing against to decide which letter pages to fetch."""
+        table = WarningLetter.__table__
+        query = select(
+            table.c.slug,
+            table.c.response_letter_date,
+            table.c.closeout_letter_date,
+            table.c.content_hash.is_not(None),
+        )
+        with self.engine.connect() as connection:
+            return {
+                slug: (response, closeout, bool(paged))
+                for slug, response, closeout, paged in connection.execute(query)
+            }
 
     def latest_runs(self, limit: int) -> list[Mapping[str, Any]]:
         table = CrawlRun.__table__

@@ -57,11 +57,63 @@ class StatusConfig:
 
 
 @dataclass(frozen=True)
+class CrawlConfig:
+    """How every crawl runs: who we are, what local hosts we may reach, limits and retries."""
+
+    contact: str = "exowatch operator <exowatch@example.org>"
+    allow_hosts: tuple[str, ...] = ()
+    timeout_seconds: float = 1800.0
+    retries: int = 2
+    retry_backoff_seconds: float = 60.0
+    delist_after: int = 3
+
+    def __post_init__(self) -> None:
+        _require(bool(self.contact.strip()) and "\n" not in self.contact, "crawl.contact", "a one-line contact")
+        _require(
+            math.isfinite(self.timeout_seconds) and 1 <= self.timeout_seconds <= 86_400,
+            "crawl.timeout_seconds",
+            "a number of seconds from 1 to 86400",
+        )
+        _require(0 <= self.retries <= 10, "crawl.retries", "an integer from 0 to 10")
+        _require(
+            math.isfinite(self.retry_backoff_seconds) and 0 <= self.retry_backoff_seconds <= 3600,
+            "crawl.retry_backoff_seconds",
+            "a number of seconds from 0 to 3600",
+        )
+        _require(1 <= self.delist_after <= 100, "crawl.delist_after", "an integer from 1 to 100")
+
+
+@dataclass(frozen=True)
+class FdaWarningLettersSource:
+    """FDA's warning-letter listing and letter pages."""
+
+    base_url: str = "https://www.fda.gov"
+    page_size: int = 100
+
+    def __post_init__(self) -> None:
+        _require(
+            self.base_url.startswith(("https://", "http://")) and "?" not in self.base_url,
+            "sources.fda_warning_letters.base_url",
+            "an http(s) URL without a query",
+        )
+        _require(1 <= self.page_size <= 500, "sources.fda_warning_letters.page_size", "an integer from 1 to 500")
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    """Every source's base URL comes from here, so a spider can crawl fda.gov or a local replay."""
+
+    fda_warning_letters: FdaWarningLettersSource = field(default_factory=FdaWarningLettersSource)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. `source` names the file it came from (not a TOML key)."""
 
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
     source: str = field(default="(built-in defaults)", metadata={"toml": False})
 
 

@@ -1,4 +1,4 @@
-"""letter pages: the letter's own fields, relevance tags, listing presence
+"""letter pages: the letter's own fields, relevance tags, listing presence; crawl run counts
 
 Revision ID: 0002
 Revises: 0001
@@ -50,12 +50,18 @@ def upgrade() -> None:
         for name in STAMP_COLUMNS:
             batch.add_column(sa.Column(name, sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("listing_missing_count", sa.Integer(), server_default="0", nullable=False))
+    with op.batch_alter_table("crawl_runs") as batch:
+        for name, default in (("requests", "0"), ("errors", "0"), ("attempt", "1")):
+            batch.add_column(sa.Column(name, sa.Integer(), server_default=default, nullable=False))
     if op.get_bind().dialect.name == "postgresql":
         # letter bodies are large: lz4 compresses faster than the default pglz (PostgreSQL 14+)
         op.execute("ALTER TABLE warning_letters ALTER COLUMN body_text SET COMPRESSION lz4")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("crawl_runs") as batch:
+        for name in ("requests", "errors", "attempt"):
+            batch.drop_column(name)
     with op.batch_alter_table("warning_letters") as batch:
         for name in (*TEXT_COLUMNS, *JSON_COLUMNS, "content_hash", *STAMP_COLUMNS, "listing_missing_count"):
             batch.drop_column(name)
