@@ -120,6 +120,36 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 
 @cli.command()
+@click.argument("spiders", nargs=-1, required=True)
+@click.option("--full", is_flag=True, help="Walk the whole listing (counts towards delisting).")
+@pass_state
+def crawl(state: _State, spiders: Sequence[str], full: bool) -> None:
+    """Run crawls, each in its own process with a hard timeout; failures are retried."""
+    from crawler.spiders import SPIDERS
+    from monitor.crawl import run_crawl
+
+    unknown = [name for name in spiders if name not in SPIDERS]
+    if unknown:
+        raise InputError(f"unknown spider {unknown[0]!r} (spiders: {', '.join(SPIDERS)})")
+    store = state.open_store()
+    try:
+        store.require_schema()
+    finally:
+        store.close()
+    failed = []
+    for name in spiders:
+        outcome = run_crawl(state.config, name, config_path=state.config_path or None, full=full)
+        line = f"{name}: run #{outcome.run_id} {outcome.status}"
+        if outcome.attempts > 1:
+            line += f" after {outcome.attempts} attempts"
+        click.echo(line + (f": {outcome.reason}" if outcome.reason else ""))
+        if outcome.status != "ok":
+            failed.append(name)
+    if failed:
+        raise ExowatchError(f"crawl failed: {', '.join(failed)}")
+
+
+@cli.command()
 @click.option("--events", "event_limit", type=click.IntRange(0, 1000), help="How many latest events to show.")
 @pass_state
 def status(state: _State, event_limit: int | None) -> None:

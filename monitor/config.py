@@ -66,9 +66,13 @@ class CrawlConfig:
     retries: int = 2
     retry_backoff_seconds: float = 60.0
     delist_after: int = 3
+    download_delay_seconds: float = 1.0
+    autothrottle: bool = True
 
     def __post_init__(self) -> None:
-        _require(bool(self.contact.strip()) and "\n" not in self.contact, "crawl.contact", "a one-line contact")
+        _require(
+            bool(self.contact.strip()) and "\n" not in self.contact, "crawl.contact", "a one-line contact"
+        )
         _require(
             math.isfinite(self.timeout_seconds) and 1 <= self.timeout_seconds <= 86_400,
             "crawl.timeout_seconds",
@@ -81,6 +85,11 @@ class CrawlConfig:
             "a number of seconds from 0 to 3600",
         )
         _require(1 <= self.delist_after <= 100, "crawl.delist_after", "an integer from 1 to 100")
+        _require(
+            math.isfinite(self.download_delay_seconds) and 0 <= self.download_delay_seconds <= 600,
+            "crawl.download_delay_seconds",
+            "a number of seconds from 0 to 600",
+        )
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,9 @@ class FdaWarningLettersSource:
             "sources.fda_warning_letters.base_url",
             "an http(s) URL without a query",
         )
-        _require(1 <= self.page_size <= 500, "sources.fda_warning_letters.page_size", "an integer from 1 to 500")
+        _require(
+            1 <= self.page_size <= 500, "sources.fda_warning_letters.page_size", "an integer from 1 to 500"
+        )
 
 
 @dataclass(frozen=True)

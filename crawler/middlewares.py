@@ -1,0 +1,232 @@
+"""Scrapy components that harden every exowatch crawl (registered by crawler.settings).
+
+- ``UrlGateMiddleware`` (downloader middleware, priority 60): every request passes the URL gate
+  (crawler.urlgate) before anything else may touch the network, robots.txt included. A redirect
+  hop is a new Request that Scrapy's RedirectMiddleware sends back through the scheduler, so each
+  hop passes ``process_request`` again. A 3xx whose Location has a scheme other than http(s) is not
+  followed by Scrapy; the gate counts it as refused too.
+- ``GatedResolver`` (``TWISTED_DNS_RESOLVER``): the same address check on the address the
+  downloader actually connects to, so a host whose DNS answer changes between the gate's lookup
+  and the download (DNS rebinding) is still refused.
+- ``StrictRobotsTxtMiddleware`` (replaces Scrapy's RobotsTxtMiddleware): RFC 9309 on errors.
+- ``CountingHttpCompressionMiddleware`` (replaces HttpCompressionMiddleware): counts responses
+  cut by DOWNLOAD_MAXSIZE.
+
+Stats: ``urlgate/refused`` and ``urlgate/refused/<kind>`` (kind: scheme, loopback, private,
+link_local, cgnat, metadata, multicast, reserved, unspecified, non_public, unresolvable, invalid);
+``robotstxt/unreachable_disallow``; ``sizelimit/cut``, ``sizelimit/cut/transfer`` and
+``sizelimit/cut/decompressed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.resolver import CachingThreadedResolver
+from scrapy.utils.asyncio import run_in_thread
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+from twisted.internet.defer import Deferred
+from twisted.internet.error import DNSLookupError
+
+from crawler.urlgate import UrlGate, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+ALLOW_HOSTS_SETTING = "EXOWATCH_ALLOW_HOSTS"
+ROBOTS_DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+def gate_from_settings(settings: BaseSettings) -> UrlGate:
+    """The URL gate configured by the ``EXOWATCH_ALLOW_HOSTS`` setting (a list of hosts)."""
+    return UrlGate(frozenset(settings.getlist(ALLOW_HOSTS_SETTING)))
+
+
+class UrlGateMiddleware:
+    """Refuses (IgnoreRequest) every request the URL gate refuses; counts and logs each refusal.
+
+    Verdicts are cached per (scheme, host:port) for the crawl. A host name that needs DNS is
+    resolved in a thread (``scrapy.utils.asyncio.run_in_thread``: ``asyncio.to_thread`` under
+    the asyncio reactor, ``deferToThread`` otherwise), so the reactor never waits on DNS.
+    """
+
+    CACHE_LIMIT = 10_000
+
+    def __init__(self, crawler: Crawler, gate: UrlGate):
+        self.crawler = crawler
+        self.gate = gate
+        self._verdicts: dict[tuple[str, str], Verdict] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler, gate_from_settings(crawler.settings))
+
+    async def verdict(self, request: Request) -> Verdict:
+        """The gate's verdict for the request's URL (cached per scheme and host:port)."""
+        parts = urlparse_cached(request)
+        key = (parts.scheme, parts.netloc.rpartition("@")[2].lower())
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self.gate.precheck(request.url)
+            if verdict is None:
+                verdict = await run_in_thread(self.gate.check, request.url)
+            if len(self._verdicts) >= self.CACHE_LIMIT:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
+
+    async def process_request(self, request: Request) -> None:
+        verdict = await self.verdict(request)
+        if not verdict.allowed:
+            self._count_refusal(request.url, verdict, request.meta.get("redirect_urls"))
+            raise IgnoreRequest(f"URL gate refused {request.url}: {verdict.reason}")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if 300 <= response.status < 400:
+            location = response.headers.get(b"Location")
+            if location:
+                target = urljoin(request.url, location.decode("latin-1").strip())
+                if urlsplit(target).scheme.lower() not in ("http", "https"):
+                    verdict = self.gate.precheck(target)
+                    if verdict is not None and not verdict.allowed:
+                        self._count_refusal(target, verdict, [request.url])
+        return response
+
+    def _count_refusal(self, url: str, verdict: Verdict, redirected_from: list[str] | None) -> None:
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value("urlgate/refused")
+            stats.inc_value(f"urlgate/refused/{verdict.kind}")
+        via = f" (redirect from {redirected_from[-1]})" if redirected_from else ""
+        logger.warning(
+            "URL gate refused %(url)s%(via)s: %(reason)s",
+            {"url": url, "via": via, "reason": verdict.reason},
+            extra={"spider": self.crawler.spider},
+        )
+
+
+class GatedResolver(CachingThreadedResolver):
+    """Scrapy's caching resolver, failing the lookup of a host whose address the gate refuses.
+
+    Set as ``TWISTED_DNS_RESOLVER``. Twisted resolves every host here, IP literals too, so the
+    address a download connects to is always checked: a DNS answer that turned private after the
+    gate's own lookup fails as a DNS error. It is built from the process settings, so
+    ``EXOWATCH_ALLOW_HOSTS`` must be in the settings given to the CrawlerProcess. Allow-listed
+    hosts pass on any port here; the middleware enforces host:port entries.
+    """
+
+    def __init__(self, reactor: Any, cache_size: int, timeout: float, gate: UrlGate | None = None):
+        super().__init__(reactor, cache_size, timeout)
+        self.gate = gate if gate is not None else UrlGate()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, reactor: Any) -> Self:
+        settings = crawler.settings
+        cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
+        return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), gate_from_settings(settings))
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:  # noqa: N802
+        return super().getHostByName(name, timeout).addCallback(self._checked, name)
+
+    def _checked(self, address: str, name: str) -> str:
+        verdict = self.gate.check_addresses(name, [address])
+        if not verdict.allowed:
+            logger.warning(
+                "URL gate refused to connect to %(name)s: %(reason)s",
+                {"name": name, "reason": verdict.reason},
+            )
+            raise DNSLookupError(f"URL gate: {verdict.reason}")
+        return address
+
+
+class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware with RFC 9309's rules for an unreachable robots.txt.
+
+    Scrapy 2.19 parses whatever body comes back, whatever the status, and allows everything when
+    the download fails. Here, after RetryMiddleware has given up:
+
+    - 5xx or 429 (server error, rate limit): disallow everything on that host (RFC 9309 2.3.1.4;
+      429 as Google treats it);
+    - a network error (timeout, refused, reset, DNS): disallow everything (RFC 9309 2.3.1.4);
+    - 4xx other than 429: no robots.txt, allow everything (RFC 9309 2.3.1.3), whatever the body;
+    - IgnoreRequest (the gate refused robots.txt, too many redirects): Scrapy's behaviour, allow;
+      the gate refuses the page itself anyway.
+
+    The host's decision lasts for the crawl; ``robotstxt/unreachable_disallow`` counts the hosts.
+    It overrides two private hooks of RobotsTxtMiddleware (``_parse_robots``, ``_robots_error``);
+    the constructor fails loudly if a Scrapy upgrade removes them.
+    """
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        missing = [m for m in ("_parse_robots", "_robots_error") if not hasattr(RobotsTxtMiddleware, m)]
+        missing += [a for a in ("_parsers", "_parserimpl", "_stats") if not hasattr(self, a)]
+        if missing:
+            raise RuntimeError(f"RobotsTxtMiddleware lacks {missing}: review {type(self).__name__}")
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500 or response.status == 429:
+            self._disallow_note(netloc, f"HTTP {response.status}")
+            response = response.replace(body=ROBOTS_DISALLOW_ALL)
+        elif response.status >= 400:
+            response = response.replace(body=b"")
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        if isinstance(exc, IgnoreRequest):
+            super()._robots_error(exc, netloc)
+            return
+        self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        self._disallow_note(netloc, type(exc).__name__)
+        parser = build_from_crawler(self._parserimpl, self.crawler, ROBOTS_DISALLOW_ALL)
+        pending = self._parsers[netloc]
+        self._parsers[netloc] = parser
+        if isinstance(pending, Deferred):
+            pending.callback(parser)
+
+    def _disallow_note(self, netloc: str, why: str) -> None:
+        self._stats.inc_value("robotstxt/unreachable_disallow")
+        logger.warning(
+            "robots.txt of %(netloc)s unreachable (%(why)s): disallowing the whole host (RFC 9309)",
+            {"netloc": netloc, "why": why},
+            extra={"spider": self.crawler.spider},
+        )
+
+
+class CountingHttpCompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's HttpCompressionMiddleware, counting the responses cut by DOWNLOAD_MAXSIZE.
+
+    ``sizelimit/cut/transfer``: the download handler cancelled a body over the limit (announced by
+    Content-Length or counted while streaming; any DownloadCancelledError is counted, and the size
+    limit is the only thing that cancels a download outside a shutdown).
+    ``sizelimit/cut/decompressed``: the decompressed body went over the limit.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest:  # the parent raises it only for DOWNLOAD_MAXSIZE
+            self._count_cut("decompressed")
+            raise
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        if isinstance(exception, DownloadCancelledError):
+            self._count_cut("transfer")
+
+    def _count_cut(self, how: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value("sizelimit/cut")
+            self.stats.inc_value(f"sizelimit/cut/{how}")

@@ -1,0 +1,1 @@
+"""Item pipelines: turn spider items into store records, and store them."""

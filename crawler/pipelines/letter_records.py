@@ -1,0 +1,67 @@
+"""Build a LetterRecord from what a crawl saw of one letter: its listing row, its page, its tags.
+
+Pure functions: the pipeline calls them, the tests call them directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crawler.extract.letter_page import LetterPage
+from crawler.normalize.letters import ListingRow, letter_from_listing, letter_url, marcs_cms_number
+from crawler.relevance import product_names, tag_text
+from db.records import LetterRecord
+
+
+def letter_record(
+    slug: str, row: ListingRow | None, page: LetterPage | None, fetched_at: datetime
+) -> LetterRecord:
+    """The listing row gives the listing's fields; the page, when fetched, adds its own and wins
+    where both state a value (it is the letter itself)."""
+    base = (
+        letter_from_listing(row, slug=slug)
+        if row is not None
+        else LetterRecord(slug=slug, url=letter_url(slug))
+    )
+    if page is None:
+        return base
+    tags = tag_text(page.body_text or "")
+    fields = {
+        "marcs_cms_number": page.marcs_cms_number or base.marcs_cms_number or marcs_cms_number(slug),
+        "company_name": page.company_name or base.company_name,
+        "letter_date": page.letter_date or base.letter_date,
+        "issuing_office": page.issuing_office or base.issuing_office,
+        "issuing_office_raw": page.issuing_office_raw or base.issuing_office_raw,
+        "delivery_method": page.delivery_method,
+        "products": list(page.products) or None,
+        "reference_number": page.reference_number,
+        "recipient_name": page.recipient_name,
+        "recipient_title": page.recipient_title,
+        "address_line1": page.address_line1,
+        "locality": page.locality,
+        "region": page.region,
+        "postal_code": page.postal_code,
+        "country": page.country,
+        "emails": list(page.emails) or None,
+        "response_letters": _links(page.response_letters),
+        "closeout_letters": _links(page.closeout_letters),
+        "response_letter_date": base.response_letter_date or _first_date(page.response_letters),
+        "closeout_letter_date": base.closeout_letter_date or _first_date(page.closeout_letters),
+        "body_text": page.body_text,
+        "content_hash": page.content_hash,
+        "tags": [tag.tag for tag in tags],
+        "tag_phrases": {tag.tag: list(tag.phrases) for tag in tags},
+        "product_names": list(product_names(page.body_text or "")),
+        "page_fetched_at": fetched_at,
+    }
+    return LetterRecord(**{**base.__dict__, **fields})
+
+
+def _links(pairs) -> list[dict] | None:
+    links = [{"date": day.isoformat() if day else None, "url": url} for day, url in pairs]
+    return links or None
+
+
+def _first_date(pairs):
+    dates = sorted(day for day, _ in pairs if day is not None)
+    return dates[-1] if dates else None

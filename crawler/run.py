@@ -1,0 +1,107 @@
+"""Run one crawl in this process: `python -m crawler SPIDER --run-id N [--full]`.
+
+`exowatch crawl` starts this in a child process (Twisted's reactor cannot be restarted inside a
+long-lived daemon, and a hard timeout needs a process to kill). The parent creates the crawl_runs
+row; this fills it in: outcome, the failure reason, requests, errors and the letters stored.
+Exit status: 0 done, 3 source failure, 2 bad arguments or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.settings import crawl_settings
+from crawler.spiders import SPIDERS, spider_class
+from db.store import Store, UpsertReport
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError
+
+EXIT_FAILED = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
+    parser.add_argument("spider", choices=SPIDERS)
+    parser.add_argument("--run-id", type=int, required=True)
+    parser.add_argument("--full", action="store_true", help="walk the whole listing")
+    parser.add_argument("--config", help="config file (default: $EXOWATCH_CONFIG, ./config.toml)")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"crawler: error: {exc}", file=sys.stderr)
+        return 2
+    summary = crawl(config, args.spider, run_id=args.run_id, full=args.full)
+    print(json.dumps(summary, default=str))
+    return 0 if summary["status"] == "ok" else EXIT_FAILED
+
+
+def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[str, Any]:
+    store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
+    try:
+        known = store.letter_listing_states()
+    finally:
+        store.close()
+    source = config.sources.fda_warning_letters
+    settings = crawl_settings(
+        user_agent_contact=config.crawl.contact,
+        allow_hosts=config.crawl.allow_hosts,
+        overrides={
+            "ITEM_PIPELINES": {"crawler.pipelines.letter_store.LetterStorePipeline": 300},
+            "EXOWATCH_DATABASE_URL": config.database.url,
+            "EXOWATCH_DELIST_AFTER": config.crawl.delist_after,
+            "EXOWATCH_RUN_SOURCE": f"crawl {spider_name} #{run_id}",
+            "LOG_LEVEL": "INFO",
+            "DOWNLOAD_DELAY": config.crawl.download_delay_seconds,
+            "AUTOTHROTTLE_ENABLED": config.crawl.autothrottle,
+        },
+    )
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(spider_class(spider_name))
+    process.crawl(crawler, base_url=source.base_url, page_size=source.page_size, full=full, known=known)
+    process.start()
+    return _record(config, crawler, run_id)
+
+
+def _record(config: Config, crawler, run_id: int) -> dict[str, Any]:
+    stats = crawler.stats.get_stats()
+    spider = crawler.spider
+    reason = getattr(spider, "failure", None)
+    finish = stats.get("finish_reason")
+    if reason is None and finish not in ("finished", "shutdown"):
+        reason = f"crawl ended: {finish}"
+    if reason is None and not stats.get("exowatch/stored"):
+        reason = "crawl ended before its letters were stored"
+    report = UpsertReport(
+        new=[""] * stats.get("exowatch/letters_new", 0),
+        changed=[""] * stats.get("exowatch/letters_changed", 0),
+        unchanged=[""] * stats.get("exowatch/letters_unchanged", 0),
+    )
+    status = "failed" if reason else "ok"
+    store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
+    try:
+        store.finish_run(
+            run_id,
+            status=status,
+            report=report,
+            seen=len(getattr(spider, "seen", ())),
+            error=reason,
+            requests=stats.get("downloader/request_count", 0),
+            errors=stats.get("log_count/ERROR", 0),
+        )
+    finally:
+        store.close()
+    return {
+        "run_id": run_id,
+        "status": status,
+        "reason": reason,
+        "requests": stats.get("downloader/request_count", 0),
+        "letters": {k.split("_", 1)[1]: v for k, v in stats.items() if k.startswith("exowatch/letters_")},
+        "listing_complete": stats.get("exowatch/listing_complete", False),
+        "urlgate_refused": stats.get("urlgate/refused", 0),
+    }

@@ -1,0 +1,15 @@
+"""exowatch's spiders, by name (the name `exowatch crawl` takes)."""
+
+from __future__ import annotations
+
+
+def spider_class(name: str) -> type:
+    """The spider class for `name`; imported lazily so that naming one does not import all."""
+    if name == "fda_warning_letters":
+        from crawler.spiders.fda_warning_letters import FdaWarningLettersSpider
+
+        return FdaWarningLettersSpider
+    raise KeyError(name)
+
+
+SPIDERS = ("fda_warning_letters",)

@@ -1,0 +1,166 @@
+"""Spider `fda_warning_letters`: FDA's warning-letter listing, and every letter page it needs.
+
+The listing is read through its DataTables endpoint, a page of rows at a time. By default the
+crawl is incremental: it fetches the pages of letters it does not know (or whose listing row shows
+a response or close-out the store lacks) and stops paging once a whole page holds only letters it
+already has. With `full=True` it walks the whole listing, which is what lets the store count a
+letter's absence towards delisting.
+
+The spider only extracts: anything that is not what a healthy source sends (a block page, an HTTP
+error, JSON of another shape, a truncated letter page) ends the crawl as a source failure, and the
+store pipeline then writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import scrapy
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.errors import SourceFailure
+from crawler.extract.letter_page import parse_letter_page
+from crawler.extract.listing_ajax import parse_listing_page
+from crawler.items import LetterPageItem, ListingItem
+from crawler.normalize.letters import LETTERS_PATH, letter_slug
+from crawler.normalize.text import parse_listing_date
+
+LISTING_AJAX_PATH = "/datatables/views/ajax"
+LISTING_PAGE_PATH = (
+    "/inspections-compliance-enforcement-and-criminal-investigations/"
+    "compliance-actions-and-activities/warning-letters"
+)
+LISTING_PARAMS = {
+    "view_name": "warning_letter_solr_index",
+    "view_display_id": "warning_letter_solr_block",
+    "_drupal_ajax": "1",
+}
+
+#: slug -> (response letter date, close-out date, page stored)
+KnownLetters = Mapping[str, tuple[date | None, date | None, bool]]
+
+
+class FdaWarningLettersSpider(scrapy.Spider):
+    name = "fda_warning_letters"
+
+    def __init__(
+        self,
+        *args: Any,
+        base_url: str = "https://www.fda.gov",
+        page_size: int = 100,
+        full: bool = False,
+        known: KnownLetters | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
+        self.full = full
+        self.known: KnownLetters = known or {}
+        self.failure: str | None = None
+        self.complete = False  # the whole listing was read, to its last row
+        self.seen: set[str] = set()
+        self._draw = 0
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield self._listing_request(0)
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def _listing_request(self, start: int) -> scrapy.Request:
+        self._draw += 1
+        query = urlencode({**LISTING_PARAMS, "draw": self._draw, "start": start, "length": self.page_size})
+        return scrapy.Request(
+            f"{self.base_url}{LISTING_AJAX_PATH}?{query}",
+            headers={
+                "X-Requested-With": "XMLHttpRequest",
+                "Referer": f"{self.base_url}{LISTING_PAGE_PATH}",
+                "Accept": "application/json, text/javascript, */*; q=0.01",
+            },
+            callback=self.parse_listing,
+            errback=self.on_error,
+            cb_kwargs={"start": start},
+            dont_filter=True,
+        )
+
+    def parse_listing(self, response: Response, start: int) -> Iterator[Any]:
+        try:
+            page = parse_listing_page(response.body)
+        except SourceFailure as exc:
+            self._fail(f"{exc} ({response.url})")
+        if not page.rows and (start < page.records_filtered or (start == 0 and self.known)):
+            self._fail(
+                f"listing shows no letters at row {start} (it reports {page.records_filtered}, "
+                f"the store has {len(self.known)})"
+            )
+        all_known = True
+        for row in page.rows:
+            try:
+                slug = letter_slug(row.url or "")
+            except ValueError as exc:
+                self._fail(f"listing columns changed: {exc}")
+            self.seen.add(slug)
+            yield ListingItem(slug=slug, row=row)
+            if self._needs_page(slug, row.response_letter, row.closeout_letter):
+                all_known = False
+                yield scrapy.Request(
+                    f"{self.base_url}{LETTERS_PATH}{slug}",
+                    callback=self.parse_letter,
+                    errback=self.on_error,
+                    cb_kwargs={"slug": slug},
+                )
+        next_start = start + len(page.rows)
+        if page.rows and next_start < page.records_filtered:
+            if self.full or not all_known:
+                yield self._listing_request(next_start)
+        else:
+            self.complete = True
+
+    def _needs_page(self, slug: str, response_letter: object, closeout_letter: object) -> bool:
+        state = self.known.get(slug)
+        if state is None or not state[2]:
+            return True
+        listed = (_date(response_letter), _date(closeout_letter))
+        return any(
+            value is not None and value != stored for value, stored in zip(listed, state[:2], strict=True)
+        )
+
+    # -- letters -------------------------------------------------------------------------------
+
+    def parse_letter(self, response: Response, slug: str) -> Iterator[LetterPageItem]:
+        try:
+            page = parse_letter_page(response.body, response.url)
+        except SourceFailure as exc:
+            self._fail(f"letter {slug}: {exc}")
+        yield LetterPageItem(page=page)
+
+    # -- failures ------------------------------------------------------------------------------
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request if hasattr(failure, "request") else None
+        where = urlsplit(request.url).path if request is not None else "a request"
+        if failure.check(HttpError):
+            reason = f"HTTP {failure.value.response.status} from {where}"
+        else:
+            reason = f"{failure.type.__name__} on {where}: {str(failure.value)[:200]}"
+        self._fail(reason)
+
+    def _fail(self, reason: str) -> None:
+        """A source failure ends the crawl; the first reason is the one recorded."""
+        if self.failure is None:
+            self.failure = reason
+            self.logger.error("source failure: %s", reason)
+        raise CloseSpider("source_failure")
+
+
+def _date(value: object) -> date | None:
+    try:
+        return parse_listing_date(value)
+    except ValueError:
+        return None

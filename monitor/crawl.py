@@ -1,0 +1,86 @@
+"""`exowatch crawl`: run each crawl in a child process with a hard timeout, retrying failures.
+
+A child per crawl because Twisted's reactor cannot restart inside a long-lived process, and
+because only a process can be killed at a hard deadline. The parent creates the crawl_runs row
+before the child starts, so a child that hangs, crashes or is killed still leaves a failed run
+with its reason. A failed crawl is tried again after retry_backoff_seconds, then twice that, and
+so on, up to [crawl] retries times.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from db.store import Store
+from monitor.config import Config
+
+STDERR_TAIL = 400
+
+
+@dataclass(frozen=True)
+class CrawlOutcome:
+    spider: str
+    run_id: int
+    status: str
+    attempts: int
+    reason: str | None
+
+
+def run_crawl(
+    config: Config,
+    spider: str,
+    *,
+    config_path: str | None,
+    full: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CrawlOutcome:
+    store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
+    try:
+        attempts = config.crawl.retries + 1
+        for attempt in range(1, attempts + 1):
+            run_id = store.start_run(spider, attempt=attempt)
+            reason = _run_child(config, spider, run_id, config_path=config_path, full=full, store=store)
+            if reason is None:
+                return CrawlOutcome(spider, run_id, "ok", attempt, None)
+            if attempt < attempts:
+                sleep(config.crawl.retry_backoff_seconds * 2 ** (attempt - 1))
+        return CrawlOutcome(spider, run_id, "failed", attempts, reason)
+    finally:
+        store.close()
+
+
+def _run_child(
+    config: Config, spider: str, run_id: int, *, config_path: str | None, full: bool, store: Store
+) -> str | None:
+    """Run the child; returns the failure reason, None on success."""
+    command = [sys.executable, "-m", "crawler", spider, "--run-id", str(run_id)]
+    if full:
+        command.append("--full")
+    env = {**os.environ, "EXOWATCH_DATABASE_URL": config.database.url}
+    if config_path:
+        env["EXOWATCH_CONFIG"] = str(config_path)
+    try:
+        result = subprocess.run(
+            command,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=config.crawl.timeout_seconds,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        reason = f"timed out after {config.crawl.timeout_seconds:g} seconds"
+        store.finish_run(run_id, status="failed", error=reason)
+        return reason
+    run = store.run(run_id)
+    if run["status"] == "running":  # the child died before it could record anything
+        tail = " ".join(result.stderr.strip().splitlines()[-3:])[-STDERR_TAIL:]
+        reason = f"crawler process exited with status {result.returncode}: {tail}"
+        store.finish_run(run_id, status="failed", error=reason)
+        return reason
+    return run["error"] if run["status"] != "ok" else None

@@ -1,0 +1,149 @@
+"""A replayable fda.gov: the warning-letter listing's DataTables answers and the letter pages.
+
+The letter pages are saved responses (tests/fixtures/fda/site/, built to FDA's page structure
+from real letters). The listing answers are generated from real listing rows, one page per
+`start`/`length`, in the JSON and cell shapes FDA's endpoint uses, so a test can add a close-out
+or drop a letter between two crawls.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from crawler.normalize.letters import LETTERS_PATH
+from crawler.spiders.fda_warning_letters import LISTING_AJAX_PATH
+from tests.conftest import FIXTURES, LISTING_CSV, LISTING_JSON
+from tests.replay import ReplayServer, saved_file
+
+PAGES = FIXTURES / "fda" / "site" / LETTERS_PATH.strip("/")
+
+
+@dataclass(frozen=True)
+class ListedLetter:
+    slug: str
+    posted: str  # MM/DD/YYYY
+    issued: str
+    company: str
+    office: str
+    subject: str
+    response: str = ""
+    closeout: str = ""
+
+
+def real_listing_rows() -> dict[str, ListedLetter]:
+    """Every real listing row by slug; the CSV's wording where both files have a letter."""
+    rows: dict[str, ListedLetter] = {}
+    for item in json.loads(LISTING_JSON.read_text(encoding="utf-8")):
+        slug = item["companyUrl"].rstrip("/").rsplit("/", 1)[-1]
+        rows[slug] = ListedLetter(
+            slug,
+            item["postedDate"],
+            item["letterIssueDate"],
+            item["companyName"],
+            item["issuingOffice"],
+            item["subject"],
+            item["responseLetter"],
+            item["closeoutLetter"],
+        )
+    with LISTING_CSV.open(newline="", encoding="utf-8") as handle:
+        for item in csv.DictReader(handle):
+            slug = item["url"].rstrip("/").rsplit("/", 1)[-1]
+            old = rows.get(slug)
+            rows[slug] = ListedLetter(
+                slug,
+                item["posted_date"],
+                item["letter_date"],
+                item["company"],
+                item["issuing_office"],
+                item["subject"],
+                old.response if old else "",
+                old.closeout if old else "",
+            )
+    return rows
+
+
+def fixture_slugs() -> list[str]:
+    return sorted(p.name.removesuffix(".html") for p in PAGES.glob("*.html") if p.name.count(".") == 1)
+
+
+def _time(day: str) -> str:
+    if not day:
+        return ""
+    iso = datetime.strptime(day, "%m/%d/%Y").date().isoformat()
+    return f'<time datetime="{iso}T12:00:00Z">{day}</time>'
+
+
+def listing_cells(letter: ListedLetter) -> list[str]:
+    link = f'<a href="{LETTERS_PATH}{letter.slug}">{html.escape(letter.company)}</a>'
+    return [
+        _time(letter.posted),
+        _time(letter.issued),
+        link,
+        html.escape(letter.office),
+        html.escape(letter.subject),
+        _time(letter.response),
+        _time(letter.closeout),
+        "",
+    ]
+
+
+def listing_answer(letters: list[ListedLetter], query: dict[str, str]) -> bytes:
+    start, length = int(query.get("start", 0)), int(query.get("length", 10))
+    ordered = sorted(
+        letters, key=lambda item: (datetime.strptime(item.posted, "%m/%d/%Y"), item.slug), reverse=True
+    )
+    return json.dumps(
+        {
+            "draw": int(query.get("draw", 1)),
+            "recordsTotal": len(ordered),
+            "recordsFiltered": len(ordered),
+            "data": [listing_cells(letter) for letter in ordered[start : start + length]],
+        }
+    ).encode()
+
+
+class FdaSite:
+    """The listing and letter pages of `letters`, served by a ReplayServer."""
+
+    def __init__(self, server: ReplayServer, letters: list[ListedLetter]) -> None:
+        self.server = server
+        self.letters = list(letters)
+        self.listing_override: tuple[int, dict[str, str], bytes] | None = None
+        server.routes[LISTING_AJAX_PATH] = self._listing
+        for page in PAGES.glob("*.html"):
+            if page.name.count(".") == 1:
+                server.routes[f"{LETTERS_PATH}{page.name.removesuffix('.html')}"] = saved_file(page)
+
+    def _listing(self, query: dict[str, str]):
+        if self.listing_override is not None:
+            return self.listing_override
+        return 200, {"Content-Type": "application/json"}, listing_answer(self.letters, query)
+
+    def close_out(self, slug: str, day: str) -> None:
+        self.letters = [replace(item, closeout=day) if item.slug == slug else item for item in self.letters]
+
+    def remove(self, slug: str) -> None:
+        self.letters = [item for item in self.letters if item.slug != slug]
+
+
+def site_letters() -> list[ListedLetter]:
+    """The real listing rows of every letter that has a saved page."""
+    rows = real_listing_rows()
+    return [rows[slug] for slug in fixture_slugs() if slug in rows]
+
+
+def write_config(path: Path, server: ReplayServer, database_url: str, **crawl: object) -> Path:
+    extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in crawl.items())
+    path.write_text(
+        f'[database]\nurl = "{database_url}"\n\n'
+        f'[crawl]\nallow_hosts = ["{server.host}"]\nretries = 0\nretry_backoff_seconds = 0\n'
+        f"download_delay_seconds = 0\nautothrottle = false\n{extra}\n"
+        f'[sources.fda_warning_letters]\nbase_url = "{server.base_url}"\npage_size = 4\n',
+        encoding="utf-8",
+    )
+    return path

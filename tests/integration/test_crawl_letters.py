@@ -1,0 +1,139 @@
+"""`exowatch crawl fda_warning_letters` end to end: a child process crawling a replayed fda.gov
+into a real store, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from db.models import CrawlRun, Event, WarningLetter
+from db.store import Store
+from monitor.cli import main
+from tests.fda_site import FdaSite, site_letters, write_config
+from tests.replay import ReplayServer, static
+
+KIMERA = "kimera-labs-inc-649343-09012023"
+
+
+@pytest.fixture
+def site(db_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("EXOWATCH_DATABASE_URL", raising=False)
+    with ReplayServer() as server:
+        fda = FdaSite(server, site_letters())
+        config = write_config(tmp_path / "config.toml", server, db_url, delist_after=2)
+
+        def exowatch(*args: str) -> tuple[int, str, str]:
+            code = main(["--config", str(config), *args])
+            captured = capsys.readouterr()
+            return code, captured.out, captured.err
+
+        assert exowatch("init")[0] == 0
+        fda.exowatch = exowatch
+        fda.store = Store.open(db_url)
+        yield fda
+        fda.store.close()
+
+
+def rows(store: Store) -> dict:
+    with store.engine.connect() as connection:
+        return {r.slug: r for r in connection.execute(select(WarningLetter.__table__))}
+
+
+def kinds(store: Store) -> list[str]:
+    with store.engine.connect() as connection:
+        return [r.kind for r in connection.execute(select(Event.kind).order_by(Event.id))]
+
+
+def last_run(store: Store):
+    with store.engine.connect() as connection:
+        return connection.execute(select(CrawlRun.__table__).order_by(CrawlRun.id.desc()).limit(1)).one()
+
+
+def test_crawl_stores_letters_with_pages_and_tags_then_a_recrawl_is_silent(site):
+    code, out, err = site.exowatch("crawl", "fda_warning_letters", "--full")
+    assert code == 0, out + err
+    letters = rows(site.store)
+    assert set(letters) == {letter.slug for letter in site.letters}
+    assert kinds(site.store).count("letter.new") == len(site.letters)
+    kimera = letters[KIMERA]
+    assert kimera.company_name == "Kimera Labs, Inc."
+    assert kimera.marcs_cms_number == "649343"
+    assert "exosome" in kimera.tags
+    assert {"XoGlo", "XoGlo Pro"} <= set(kimera.product_names)
+    assert kimera.body_text and kimera.content_hash and kimera.last_listed_at is not None
+    run = last_run(site.store)
+    assert (run.status, run.error) == ("ok", None)
+    assert run.requests > len(site.letters) and run.records_new == len(site.letters)
+
+    events_before = len(kinds(site.store))
+    code, out, _ = site.exowatch("crawl", "fda_warning_letters")
+    assert code == 0
+    assert len(kinds(site.store)) == events_before
+    assert last_run(site.store).records_new == 0
+
+
+def test_a_posted_closeout_is_exactly_one_letter_updated(site):
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    target = next(letter for letter in site.letters if not letter.closeout)
+    before = kinds(site.store)
+    site.close_out(target.slug, "11/20/2026")
+    # an old letter's close-out is past the pages an incremental crawl reads: a full crawl sees it
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    after = kinds(site.store)
+    assert after[len(before) :] == ["letter.updated"]
+    assert str(rows(site.store)[target.slug].closeout_letter_date) == "2026-11-20"
+
+
+def test_a_letter_gone_from_the_listing_is_delisted_after_n_full_crawls_and_kept(site):
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    gone = site.letters[0].slug
+    site.remove(gone)
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    assert rows(site.store)[gone].delisted_at is None
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    letter = rows(site.store)[gone]
+    assert letter.delisted_at is not None and letter.body_text
+    assert kinds(site.store).count("letter.delisted") == 1
+    assert len(rows(site.store)) == len(site.letters) + 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (
+            (200, {"Content-Type": "text/html"}, b"<html><h1>Access Denied</h1>Reference #18.5f</html>"),
+            "listing answered a block or apology page instead of JSON",
+        ),
+        ((500, {"Content-Type": "text/plain"}, b"oops"), "HTTP 500"),
+        ((403, {"Content-Type": "text/plain"}, b"forbidden"), "HTTP 403"),
+        (
+            (200, {"Content-Type": "application/json"}, b'{"draw": 1, "data": [['),
+            "listing answer is not valid JSON",
+        ),
+    ],
+)
+def test_source_failures_fail_the_crawl_and_change_nothing(site, answer, reason):
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    before = (rows(site.store), kinds(site.store))
+    site.close_out(site.letters[0].slug, "11/21/2026")  # a change that must NOT be stored
+    site.listing_override = answer
+    code, out, err = site.exowatch("crawl", "fda_warning_letters", "--full")
+    assert code == 1
+    assert reason in out and err.strip().endswith("crawl failed: fda_warning_letters")
+    run = last_run(site.store)
+    assert run.status == "failed" and reason in run.error
+    assert (rows(site.store), kinds(site.store)) == before
+
+
+def test_a_truncated_letter_page_fails_the_crawl(site):
+    from tests.fda_site import PAGES
+
+    truncated = (PAGES / f"{KIMERA}.truncated.html").read_bytes()
+    site.server.routes[
+        f"/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/{KIMERA}"
+    ] = static(truncated)
+    code, out, _ = site.exowatch("crawl", "fda_warning_letters", "--full")
+    assert code == 1
+    assert f"letter {KIMERA}" in out
+    assert rows(site.store) == {} and kinds(site.store) == []
