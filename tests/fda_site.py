@@ -138,11 +138,18 @@ def site_letters() -> list[ListedLetter]:
 
 
 def write_config(path: Path, server: ReplayServer, database_url: str, **crawl: object) -> Path:
-    extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in crawl.items())
+    """A config for crawling `server`: allow-listed, no delays, no retries unless `crawl` says."""
+    settings = {
+        "allow_hosts": [server.host],
+        "retries": 0,
+        "retry_backoff_seconds": 0,
+        "download_delay_seconds": 0,
+        "autothrottle": False,
+        **crawl,
+    }
+    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
     path.write_text(
-        f'[database]\nurl = "{database_url}"\n\n'
-        f'[crawl]\nallow_hosts = ["{server.host}"]\nretries = 0\nretry_backoff_seconds = 0\n'
-        f"download_delay_seconds = 0\nautothrottle = false\n{extra}\n"
+        f'[database]\nurl = "{database_url}"\n\n[crawl]\n{lines}\n'
         f'[sources.fda_warning_letters]\nbase_url = "{server.base_url}"\npage_size = 4\n',
         encoding="utf-8",
     )

@@ -3,8 +3,8 @@
 The listing is read through its DataTables endpoint, a page of rows at a time. By default the
 crawl is incremental: it fetches the pages of letters it does not know (or whose listing row shows
 a response or close-out the store lacks) and stops paging once a whole page holds only letters it
-already has. With `full=True` it walks the whole listing, which is what lets the store count a
-letter's absence towards delisting.
+already has. With `full=True` it walks the whole listing and reads every letter page again: that
+is what lets the store count a letter's absence towards delisting, and notice a changed text.
 
 The spider only extracts: anything that is not what a healthy source sends (a block page, an HTTP
 error, JSON of another shape, a truncated letter page) ends the crawl as a source failure, and the
@@ -123,6 +123,8 @@ class FdaWarningLettersSpider(scrapy.Spider):
             self.complete = True
 
     def _needs_page(self, slug: str, response_letter: object, closeout_letter: object) -> bool:
+        if self.full:  # a full crawl reads every letter again: that is how a changed text is seen
+            return True
         state = self.known.get(slug)
         if state is None or not state[2]:
             return True

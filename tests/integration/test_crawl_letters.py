@@ -137,3 +137,50 @@ def test_a_truncated_letter_page_fails_the_crawl(site):
     assert code == 1
     assert f"letter {KIMERA}" in out
     assert rows(site.store) == {} and kinds(site.store) == []
+
+
+def test_a_changed_letter_text_is_one_letter_updated(site):
+    from tests.fda_site import PAGES
+
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    before = kinds(site.store)
+    old_hash = rows(site.store)[KIMERA].content_hash
+    page = (PAGES / f"{KIMERA}.html").read_bytes().replace(b"XoGlo Pro", b"XoGlo Pro Plus", 1)
+    site.server.routes[
+        f"/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/{KIMERA}"
+    ] = static(page)
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    assert kinds(site.store)[len(before) :] == ["letter.updated"]
+    with site.store.engine.connect() as connection:
+        summary = connection.execute(select(Event.summary).order_by(Event.id.desc()).limit(1)).scalar_one()
+    assert summary["changes"]["body_text"] == {"changed": True}
+    assert summary["changes"]["content_hash"]["from"] == old_hash
+
+
+def test_a_failed_crawl_is_retried_and_both_runs_are_recorded(site, tmp_path):
+    from tests.fda_site import write_config
+
+    healthy = site.server.routes["/datatables/views/ajax"]
+    calls = []
+
+    def flaky(query):
+        calls.append(query)
+        if len(calls) <= 3:  # the first request and Scrapy's two retries of it: the crawl fails
+            return 503, {"Content-Type": "text/plain"}, b"try later"
+        return healthy(query)
+
+    site.server.routes["/datatables/views/ajax"] = flaky
+    config = write_config(
+        tmp_path / "retry.toml",
+        site.server,
+        str(site.store.engine.url.render_as_string(hide_password=False)),
+        retries=1,
+    )
+    code = main(["--config", str(config), "crawl", "fda_warning_letters"])
+    assert code == 0
+    with site.store.engine.connect() as connection:
+        runs = connection.execute(
+            select(CrawlRun.status, CrawlRun.attempt, CrawlRun.error).order_by(CrawlRun.id)
+        ).all()
+    assert [(r.status, r.attempt) for r in runs] == [("failed", 1), ("ok", 2)]
+    assert "HTTP 503" in runs[0].error
