@@ -130,3 +130,30 @@ def test_a_password_in_the_file_is_refused(tmp_path):
     path = write(tmp_path, '[database]\nurl = "postgresql://exo:hunter2@db/exowatch"\n')
     with pytest.raises(ConfigError, match="holds a password; secrets belong in EXOWATCH_DATABASE_URL"):
         load_config(path, env={})
+
+
+def test_every_key_is_in_the_shipped_file_and_the_readme():
+    """config.toml and the README's table document every key the loader accepts."""
+    import dataclasses
+    import tomllib
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shipped = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+
+    def keys(cls, prefix=()):
+        for spec in dataclasses.fields(cls):
+            if not spec.metadata.get("toml", True):
+                continue
+            default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+            if dataclasses.is_dataclass(default):
+                yield from keys(type(default), (*prefix, spec.name))
+            else:
+                yield (*prefix, spec.name)
+
+    for path in keys(Config):
+        table, name = ".".join(path[:-1]), path[-1]
+        assert f"`[{table}] {name}`" in readme, f"README does not document [{table}] {name}"
+        node = shipped
+        for part in path:
+            assert part in node, f"config.toml lacks [{table}] {name}"
+            node = node[part]
