@@ -59,6 +59,7 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
             "LOG_LEVEL": "INFO",
             "DOWNLOAD_DELAY": config.crawl.download_delay_seconds,
             "AUTOTHROTTLE_ENABLED": config.crawl.autothrottle,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": config.crawl.requests_per_site,
         },
     )
     process = CrawlerProcess(settings, install_root_handler=True)

@@ -68,6 +68,7 @@ class CrawlConfig:
     delist_after: int = 3
     download_delay_seconds: float = 1.0
     autothrottle: bool = True
+    requests_per_site: int = 1
 
     def __post_init__(self) -> None:
         _require(
@@ -90,6 +91,7 @@ class CrawlConfig:
             "crawl.download_delay_seconds",
             "a number of seconds from 0 to 600",
         )
+        _require(1 <= self.requests_per_site <= 32, "crawl.requests_per_site", "an integer from 1 to 32")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""Serve a benchmark's replayed fda.gov from its own process: `python bench/serve_site.py DIR`.
+
+DIR holds listing.json (the listing rows) and pages/<slug>.html. The server prints its port on
+stdout, then serves until it is killed. A process of its own, so that it does not take the
+crawler's CPU (or GIL) in the measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crawler.normalize.letters import LETTERS_PATH  # noqa: E402
+from crawler.spiders.fda_warning_letters import LISTING_AJAX_PATH  # noqa: E402
+from tests.fda_site import ListedLetter, listing_answer  # noqa: E402
+from tests.replay import ReplayServer, saved_file  # noqa: E402
+
+
+def main() -> None:
+    site = Path(sys.argv[1])
+    letters = [ListedLetter(**row) for row in json.loads((site / "listing.json").read_text())]
+    server = ReplayServer()
+    answers: dict[tuple[str, str], bytes] = {}
+
+    def listing(query: dict[str, str]):
+        key = (query.get("start", "0"), query.get("length", "10"))
+        if key not in answers:
+            answers[key] = listing_answer(letters, query)
+        return 200, {"Content-Type": "application/json"}, answers[key]
+
+    server.routes[LISTING_AJAX_PATH] = listing
+    for page in (site / "pages").glob("*.html"):
+        server.routes[f"{LETTERS_PATH}{page.stem}"] = saved_file(page)
+    server.server.request_queue_size = 128
+    with server:
+        print(server.server.server_address[1], flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
