@@ -58,9 +58,10 @@ def gate_from_settings(settings: BaseSettings) -> UrlGate:
 class UrlGateMiddleware:
     """Refuses (IgnoreRequest) every request the URL gate refuses; counts and logs each refusal.
 
-    Verdicts are cached per (scheme, host:port) for the crawl. A host name that needs DNS is
-    resolved in a thread (``scrapy.utils.asyncio.run_in_thread``: ``asyncio.to_thread`` under
-    the asyncio reactor, ``deferToThread`` otherwise), so the reactor never waits on DNS.
+    Verdicts are cached per (scheme, host:port) for the crawl, but for "cannot resolve host". A
+    host name that needs DNS is resolved in a thread (``scrapy.utils.asyncio.run_in_thread``:
+    ``asyncio.to_thread`` under the asyncio reactor, ``deferToThread`` otherwise), so the reactor
+    never waits on DNS.
     """
 
     CACHE_LIMIT = 10_000
@@ -83,9 +84,10 @@ class UrlGateMiddleware:
             verdict = self.gate.precheck(request.url)
             if verdict is None:
                 verdict = await run_in_thread(self.gate.check, request.url)
-            if len(self._verdicts) >= self.CACHE_LIMIT:
-                self._verdicts.clear()
-            self._verdicts[key] = verdict
+            if verdict.kind != "unresolvable":  # a DNS failure may pass: ask again next time
+                if len(self._verdicts) >= self.CACHE_LIMIT:
+                    self._verdicts.clear()
+                self._verdicts[key] = verdict
         return verdict
 
     async def process_request(self, request: Request) -> None:
