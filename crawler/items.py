@@ -10,10 +10,11 @@ from crawler.normalize.letters import ListingRow
 
 @dataclass(frozen=True)
 class ListingItem:
-    """A row of FDA's warning-letter listing, with the letter's slug."""
+    """The rows of one page of FDA's warning-letter listing, each with its letter's slug.
 
-    slug: str
-    row: ListingRow
+    One item per page, not per row: every item costs Scrapy a pass through its item machinery."""
+
+    rows: tuple[tuple[str, ListingRow], ...]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
-from db import migrate
 from db.bulk import BulkStatement
 from db.engine import WRITE_OPTION, describe_url, json_dumps, make_engine
 from db.models import Base, CrawlRun, Event, WarningLetter
@@ -192,6 +191,8 @@ class Store:
 
     def init(self) -> tuple[str | None, str]:
         """Create or upgrade the schema (idempotent); returns the revisions before and after."""
+        from db import migrate  # Alembic is only needed here: a crawl process never loads it
+
         database = self.engine.url.database
         if (
             self.engine.dialect.name == "sqlite"
@@ -206,6 +207,8 @@ class Store:
 
     def require_schema(self) -> None:
         """Refuse to work on a store that `exowatch init` has not brought to the newest schema."""
+        from db import migrate
+
         current = migrate.current_revision(self.engine)
         head = migrate.head_revision()
         if current is None:

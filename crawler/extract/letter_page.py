@@ -606,8 +606,7 @@ def _related_letters(root: etree._Element, base: str) -> list[tuple[str, tuple[d
     """Links to response / close-out letters near the header, with their dates."""
     found: list[tuple[str, tuple[date | None, str]]] = []
     for link in _X_LINKS(root):
-        href = _safe_link(link.get("href", ""), base)
-        if href is None:
+        if not link.get("href"):
             continue
         link_text = " ".join(_lines(link))
         row = next((a for a in link.iterancestors() if a.tag in ("tr", "li", "dd")), None)
@@ -620,6 +619,9 @@ def _related_letters(root: etree._Element, base: str) -> list[tuple[str, tuple[d
             context.append(" ".join(_lines(row)))
         kind = _related_kind(context)
         if kind is None:
+            continue
+        href = _safe_link(link.get("href", ""), base)  # after the cheap test: pages have many links
+        if href is None:
             continue
         when = _find_date(link_text)
         if when is None and row is not None:

@@ -11,6 +11,7 @@ nothing stored may change because of it.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ MAX_LISTING_BYTES = 20 * 1024 * 1024
 CELLS = 8  # posted, issued, company link, office, subject, response, close-out, excerpt
 MIN_CELLS = 7  # the excerpt column is the one FDA may drop without the rest moving
 _DATE = re.compile(r"\b(\d{2}/\d{2}/\d{4})\b")
+_TAG = re.compile(r"<[^<>]*>")
+_NOT_SIMPLE = re.compile(r"<!|<\?|<(?:script|style|template|textarea)\b", re.IGNORECASE)
 _BLOCK_HINTS = ("access denied", "apology", "request unsuccessful", "incapsula", "reference #")
 
 
@@ -117,12 +120,23 @@ def _fragment(cell: str | None):
 
 
 def _text(cell: str | None) -> str | None:
-    fragment = _fragment(cell)
-    return None if fragment is None else fragment.text_content()
+    """A cell's text. Most cells are plain text or one inline element, so tags are stripped and
+    entities decoded without building a tree (an lxml parse per cell was a crawl's biggest cost);
+    anything with a comment, CDATA or script goes through lxml."""
+    if not cell or not cell.strip():
+        return None
+    if "<" not in cell:
+        return html.unescape(cell)
+    if _NOT_SIMPLE.search(cell):
+        fragment = _fragment(cell)
+        for hidden in fragment.xpath(".//script | .//style | .//template | .//textarea"):
+            hidden.drop_tree()  # its text is not the cell's text; what follows it stays
+        return fragment.text_content()
+    return html.unescape(_TAG.sub("", cell))
 
 
 def _cell_date(cell: str | None) -> str | None:
-    """MM/DD/YYYY from a cell: a <time> element's text, or any date in the cell's text."""
+    """MM/DD/YYYY from a cell's text: a <time> element's text, or any date in the cell."""
     text = _text(cell)
     match = _DATE.search(text or "")
     return match.group(1) if match else None

@@ -39,7 +39,8 @@ class LetterStorePipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ListingItem):
-            self.rows.setdefault(item.slug, item.row)
+            for slug, row in item.rows:
+                self.rows.setdefault(slug, row)
         elif isinstance(item, LetterPageItem):
             self.pages[item.page.slug] = item.page
         return item

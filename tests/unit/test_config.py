@@ -144,7 +144,9 @@ def test_every_key_is_in_the_shipped_file_and_the_readme():
         for spec in dataclasses.fields(cls):
             if not spec.metadata.get("toml", True):
                 continue
-            default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+            default = (
+                spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+            )
             if dataclasses.is_dataclass(default):
                 yield from keys(type(default), (*prefix, spec.name))
             else:

@@ -74,3 +74,14 @@ def test_escaped_and_plain_cells_are_read():
 def test_anything_else_is_a_source_failure(body, reason):
     with pytest.raises(SourceFailure, match=reason.replace("(", r"\(").replace(")", r"\)")):
         parse_listing_page(body)
+
+
+def test_hostile_cells_yield_text_only():
+    row = list(KIMERA)
+    row[0] = '<!-- 01/01/1999 --><time datetime="x">01/04/2024</time>'
+    row[3] = "CBER<script>alert('01/01/1999')</script>"
+    row[4] = "<b>Unapproved</b> &amp; <i>Misbranded</i>"
+    [parsed] = parse_listing_page(answer([row])).rows
+    assert parsed.posted_date == "01/04/2024"
+    assert parsed.issuing_office == "CBER"
+    assert parsed.subject == "Unapproved & Misbranded"
