@@ -45,8 +45,8 @@ def letter_record(
         "emails": list(page.emails) or None,
         "response_letters": _links(page.response_letters),
         "closeout_letters": _links(page.closeout_letters),
-        "response_letter_date": base.response_letter_date or _first_date(page.response_letters),
-        "closeout_letter_date": base.closeout_letter_date or _first_date(page.closeout_letters),
+        "response_letter_date": base.response_letter_date or _latest_date(page.response_letters),
+        "closeout_letter_date": base.closeout_letter_date or _latest_date(page.closeout_letters),
         "body_text": page.body_text,
         "content_hash": page.content_hash,
         "tags": [tag.tag for tag in tags],
@@ -62,6 +62,6 @@ def _links(pairs) -> list[dict] | None:
     return links or None
 
 
-def _first_date(pairs):
+def _latest_date(pairs):
     dates = sorted(day for day, _ in pairs if day is not None)
     return dates[-1] if dates else None

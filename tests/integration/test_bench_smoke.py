@@ -35,3 +35,18 @@ def test_bench_store_runs_small_and_prints_ratios(pg_database_url):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "sqlite load ratio: " in result.stdout
     assert "postgresql load ratio: " in result.stdout
+
+
+def test_bench_letters_runs_small_and_prints_a_ratio():
+    env = {**os.environ, "EXOWATCH_BENCH_LETTERS": "40", "EXOWATCH_BENCH_ROUNDS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "letters.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "40 letters from the real listing" in result.stdout
+    assert "ratio: " in result.stdout
