@@ -184,3 +184,27 @@ def test_a_failed_crawl_is_retried_and_both_runs_are_recorded(site, tmp_path):
         ).all()
     assert [(r.status, r.attempt) for r in runs] == [("failed", 1), ("ok", 2)]
     assert "HTTP 503" in runs[0].error
+
+
+def test_a_hung_crawl_is_killed_at_its_deadline(site, tmp_path):
+    import threading
+
+    from tests.fda_site import write_config
+
+    release = threading.Event()
+
+    def hang(query):
+        release.wait(60)  # held until the test ends: the child must be killed before
+        return 503, {}, b""
+
+    site.server.routes["/datatables/views/ajax"] = hang
+    database = site.store.engine.url.render_as_string(hide_password=False)
+    config = write_config(tmp_path / "hang.toml", site.server, database, timeout_seconds=2)
+    try:
+        code = main(["--config", str(config), "crawl", "fda_warning_letters"])
+    finally:
+        release.set()
+    assert code == 1
+    run = last_run(site.store)
+    assert (run.status, run.error) == ("failed", "timed out after 2 seconds")
+    assert rows(site.store) == {}
