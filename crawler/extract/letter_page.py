@@ -345,43 +345,46 @@ def _slug(url: str) -> str:
 def _blocks(root: etree._Element, skip: frozenset = frozenset()) -> list[str]:
     """The text of an element as blocks (paragraph-like runs); <br> becomes "\\n" inside a block.
 
-    Iterative (no recursion limit on deep pages); never reads script, style, forms, frames, hidden
-    elements or anything in `skip`.
+    Walked with lxml's iterwalk (the loop over the tree runs in C, no recursion limit on deep
+    pages); never reads script, style, forms, frames, hidden elements or anything in `skip`.
     """
     out: list[str] = []
     buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            out.append("".join(buf))
-            buf.clear()
-
-    stack: list[tuple[etree._Element, bool]] = [(root, False)]
-    while stack:
-        el, leaving = stack.pop()
+    skipped: set[etree._Element] = set()
+    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+    for event, el in walker:
         tag = el.tag
-        if leaving:
-            if tag in _BLOCK_TAGS:
-                flush()
+        if event == "comment" or event == "pi":  # never read; the text after one is
             if el is not root and el.tail:
                 buf.append(el.tail)
             continue
-        if not isinstance(tag, str) or tag in _SKIP_TAGS or el in skip or _hidden(el):
-            if el is not root and el.tail:
+        if el in skipped:  # the "end" of an element whose subtree was skipped: only its tail
+            if el.tail:
                 buf.append(el.tail)
             continue
-        if tag == "br":
-            buf.append("\n")
+        if event == "start":
+            if el is not root and (
+                not isinstance(tag, str) or tag in _SKIP_TAGS or el in skip or _hidden(el)
+            ):
+                walker.skip_subtree()
+                skipped.add(el)
+                continue
+            if tag == "br":
+                buf.append("\n")
+                continue
+            if tag in _BLOCK_TAGS and buf:
+                out.append("".join(buf))
+                buf.clear()
+            if el.text:
+                buf.append(el.text)
+        else:
+            if tag in _BLOCK_TAGS and buf:
+                out.append("".join(buf))
+                buf.clear()
             if el is not root and el.tail:
                 buf.append(el.tail)
-            continue
-        if tag in _BLOCK_TAGS:
-            flush()
-        if el.text:
-            buf.append(el.text)
-        stack.append((el, True))
-        stack.extend((child, False) for child in reversed(el))
-    flush()
+    if buf:
+        out.append("".join(buf))
     return out
 
 

@@ -927,3 +927,12 @@ def test_mangled_pages_give_a_letter_or_a_source_failure_and_nothing_else():
             assert isinstance(
                 parse_letter_page(bytes(mangled), FDA + "surgenex-llc-615254-11152021"), LetterPage
             )
+
+
+def test_text_after_comments_and_hidden_elements_is_kept():
+    body = (
+        "<p>WARNING LETTER</p><p>March 16, 2020</p>"
+        "<p>Your <!-- editor note --> products<?php echo 1 ?> are <span hidden>NOT</span>unapproved.</p>"
+    )
+    page = parse_letter_page(letter_page(body=body), FDA + "acme-corp-123456-03162020")
+    assert page.body_text.endswith("Your products are unapproved.")
