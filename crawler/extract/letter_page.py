@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import unquote, urljoin, urlsplit
 
-import lxml.html
 from lxml import etree
 
 from crawler.errors import SourceFailure
@@ -285,11 +284,13 @@ def parse_letter_page(html: bytes, url: str) -> LetterPage:
 
 
 def _parse(text: str) -> etree._Element:
-    parser = lxml.html.HTMLParser(
+    # lxml.etree's parser, not lxml.html's: the same libxml2 parse, without a Python element class
+    # lookup for every node (no HtmlElement method is used here).
+    parser = etree.HTMLParser(
         encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
     )
     try:  # re-encoded: the decode above replaced invalid bytes, so libxml2 sees valid UTF-8 only
-        root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+        root = etree.fromstring(text.encode("utf-8"), parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise SourceFailure(f"letter page is not parseable HTML: {str(exc)[:200]}") from None
     if root is None:
