@@ -149,6 +149,13 @@ _X_ADDRESS = etree.XPath(f".//*[{_has_class('address')}]")
 _X_MAILTO = etree.XPath(".//a[starts-with(translate(normalize-space(@href), 'MAILTO', 'mailto'), 'mailto:')]")
 _X_LI = etree.XPath(".//li")
 _X_TIME = etree.XPath(".//time[@datetime]")
+_JOB_TITLE = re.compile(
+    r"\b(chief|officer|president|owner|director|manager|founder|partner|administrator|"
+    r"ceo|cfo|coo|cso|chairman|chairwoman|principal|proprietor|managing member|pharmacist)\b",
+    re.IGNORECASE,
+)
+# A person's name: 2 to 6 words of letters (initials, hyphens, apostrophes, a degree after a comma).
+_PERSON = re.compile(r"^(?:[A-Z][\w'.-]*\.?\s+){1,5}[A-Z][\w'.-]*\.?(?:,\s*[A-Za-z.]{2,12})*$")
 _X_LINKS = etree.XPath(
     "//a[@href][not(ancestor::div[@role='main']) and not(ancestor::nav) and not(ancestor::footer)"
     " and not(ancestor::header[@role='banner'])]"
@@ -484,6 +491,7 @@ def _recipient(dds: list[etree._Element]) -> dict:
     )
     emails: list[str] = []
     address_done = False
+    people: list[str] = []  # lines under the company that may name the addressee
     for dd in dds:
         for link in _X_MAILTO(dd):
             _add_emails(emails, unquote(link.get("href", "").strip()[len("mailto:") :]).split("?")[0])
@@ -504,11 +512,26 @@ def _recipient(dds: list[etree._Element]) -> dict:
         if addresses:
             found.update(_address(addresses[0]))
             address_done = True
+            people = lines[1:]
         elif len(lines) > 1:  # company line, then the address as plain lines
             found.update(_address_from_lines(lines[1:]))
             address_done = True
     found["emails"] = tuple(emails[:MAX_EMAILS])
+    _untangle_title(found, people)
     return found
+
+
+def _untangle_title(found: dict, people: list[str]) -> None:
+    """Some pages put the addressee's job title under the "Recipient Name" label, with no title
+    field, and print the person's name under the company. Then the label's value is the title,
+    and the person is that line, when exactly one line there reads as a name."""
+    name = found["name"]
+    if not name or found["title"] is not None or not _JOB_TITLE.search(name):
+        return
+    found["title"], found["name"] = name, None
+    names = [line for line in people if _PERSON.match(line)]
+    if len(names) == 1:
+        found["name"] = _clean(names[0], "recipient name")
 
 
 def _add_emails(emails: list[str], text: str) -> None:

@@ -128,9 +128,10 @@ EXPECTED = {
         "delivery_method": "VIA UNITED PARCEL SERVICE",
         "products": ("Biologics",),
         "reference_number": "23-649343",
-        # FDA's page puts the title under the "Recipient Name" label and has no "Recipient Title".
-        "recipient_name": "Chief Executive Officer",
-        "recipient_title": None,
+        # FDA's page puts the title under the "Recipient Name" label, has no "Recipient Title",
+        # and prints the person under the company: the extractor untangles them.
+        "recipient_name": "Duncan B. Ross, Ph.D.",
+        "recipient_title": "Chief Executive Officer",
         "address_line1": "2810 N. Commerce Parkway",
         "locality": "Miramar",
         "region": "FL",
