@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@sh demo/run.sh $(VENV)/bin/exowatch
+	@bash demo/run.sh $(VENV)/bin/exowatch
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -1,7 +1,7 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # `make demo`: the offline pipeline on the embedded SQLite default, from a fresh store.
 # Usage: demo/run.sh PATH-TO-exowatch
-set -eu
+set -euo pipefail
 exowatch=${1:-exowatch}
 here=$(cd "$(dirname "$0")" && pwd)
 export EXOWATCH_CONFIG="$here/config.toml"
@@ -25,6 +25,27 @@ step "importing everything again changes nothing and emits no event"
 "$exowatch" import-letters "$here/data/listing_sample.csv" "$here/data/listing_sample.json" \
     "$here/data/fda_export_sample.xlsx"
 
+step "crawl FDA's warning-letter listing and letter pages, replayed on loopback (offline)"
+python="$(dirname "$exowatch")/python"
+exec 3< <("$python" "$here/serve_fda.py")
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+read -r base_url <&3
+cat > "$here/out/crawl.toml" <<TOML
+# Written by demo/run.sh: the demo store, and the replay server it started on $base_url.
+[database]
+url = "sqlite:///$here/out/exowatch.db"
+[crawl]
+allow_hosts = ["${base_url#http://}"]
+download_delay_seconds = 0
+autothrottle = false
+retries = 0
+[sources.fda_warning_letters]
+base_url = "$base_url"
+page_size = 5
+TOML
+"$exowatch" --config "$here/out/crawl.toml" crawl fda_warning_letters --full
+
 step "status"
 "$exowatch" status
 
@@ -37,5 +58,12 @@ rows = db.execute(
 ).fetchall()
 for office, count in rows:
     print(f"  {count:>4}  {office}")
+print("letters tagged exosome, with the phrases that triggered the tag and the products named:")
+rows = db.execute(
+    "SELECT company_name, json_extract(tag_phrases, '$.exosome'), product_names FROM warning_letters"
+    " WHERE EXISTS (SELECT 1 FROM json_each(warning_letters.tags) WHERE value = 'exosome')"
+).fetchall()
+for company, phrases, products in rows:
+    print(f"  {company}: {phrases}; products {products}")
 PY
 printf '\nthe store is at %s\n' "$here/out/exowatch.db"

@@ -142,7 +142,19 @@ def crawl(state: _State, spiders: Sequence[str], full: bool) -> None:
         line = f"{name}: run #{outcome.run_id} {outcome.status}"
         if outcome.attempts > 1:
             line += f" after {outcome.attempts} attempts"
-        click.echo(line + (f": {outcome.reason}" if outcome.reason else ""))
+        if outcome.reason:
+            line += f": {outcome.reason}"
+        else:
+            store = state.open_store()
+            try:
+                run = store.run(outcome.run_id)
+            finally:
+                store.close()
+            line += (
+                f": {run['records_new']} new, {run['records_changed']} changed, "
+                f"{run['records_unchanged']} unchanged, {run['requests']} requests"
+            )
+        click.echo(line)
         if outcome.status != "ok":
             failed.append(name)
     if failed:
@@ -176,8 +188,10 @@ def status(state: _State, event_limit: int | None) -> None:
         for event in events:
             changes = event.summary.get("changes") or {}
             what = event.summary.get("company_name") or ", ".join(
-                f"{name}={change.get('to')}" for name, change in sorted(changes.items())
+                f"{name}={str(change['to'])[:40]}" if "to" in change else name
+                for name, change in sorted(changes.items())
             )
+            what = what if len(what) <= 120 else what[:117] + "..."
             click.echo(f"  #{event.id} {event.at:%Y-%m-%d %H:%M:%SZ} {event.kind} {event.subject_key} {what}")
     finally:
         store.close()

@@ -55,7 +55,7 @@ def test_demo_runs_offline_from_a_fresh_store(tmp_path):
     demo = shutil.copytree(ROOT / "demo", tmp_path / "demo", ignore=shutil.ignore_patterns("out"))
     exowatch = Path(sys.executable).with_name("exowatch")
     result = subprocess.run(
-        ["sh", str(demo / "run.sh"), str(exowatch)], capture_output=True, text=True, timeout=300
+        ["bash", str(demo / "run.sh"), str(exowatch)], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -63,5 +63,8 @@ def test_demo_runs_offline_from_a_fresh_store(tmp_path):
     assert "3 matched to a known letter, 0 skipped" in out
     assert "9 letters: 0 new, 9 changed, 0 unchanged" in out
     assert "280 letters: 0 new, 0 changed, 280 unchanged" in out
-    assert "warning_letters       280" in out
+    # the offline crawl of the replayed fda.gov: 13 letter pages, 4 of them already imported
+    assert "fda_warning_letters: run #4 ok: 9 new, 3 changed, 0 unchanged" in out
+    assert "warning_letters       289" in out
+    assert 'Kimera Labs, Inc.: ["exosome"]; products ["XoGlo", "XoGlo Pro"' in out
     assert (demo / "out" / "exowatch.db").is_file()
