@@ -17,7 +17,7 @@ from scrapy.crawler import CrawlerProcess
 
 from crawler.settings import crawl_settings
 from crawler.spiders import SPIDERS, spider_class
-from db.store import Store, UpsertReport
+from db.store import Store
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 
@@ -78,18 +78,14 @@ def _record(config: Config, crawler, run_id: int) -> dict[str, Any]:
         reason = f"crawl ended: {finish}"
     if reason is None and not stats.get("exowatch/stored"):
         reason = "crawl ended before its letters were stored"
-    report = UpsertReport(
-        new=[""] * stats.get("exowatch/letters_new", 0),
-        changed=[""] * stats.get("exowatch/letters_changed", 0),
-        unchanged=[""] * stats.get("exowatch/letters_unchanged", 0),
-    )
+    counts = tuple(stats.get(f"exowatch/letters_{name}", 0) for name in ("new", "changed", "unchanged"))
     status = "failed" if reason else "ok"
     store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
     try:
         store.finish_run(
             run_id,
             status=status,
-            report=report,
+            counts=counts,
             seen=len(getattr(spider, "seen", ())),
             error=reason,
             requests=stats.get("downloader/request_count", 0),

@@ -81,6 +81,9 @@ class UpsertReport:
         self.changed += other.changed
         self.unchanged += other.unchanged
 
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.new), len(self.changed), len(self.unchanged)
+
     def line(self) -> str:
         return f"{len(self.new)} new, {len(self.changed)} changed, {len(self.unchanged)} unchanged"
 
@@ -500,7 +503,7 @@ class Store:
         run_id: int,
         *,
         status: str,
-        report: UpsertReport | None = None,
+        counts: tuple[int, int, int] | None = None,
         seen: int = 0,
         error: str | None = None,
         requests: int = 0,
@@ -519,12 +522,10 @@ class Store:
                 "requests": requests,
                 "errors": errors,
             }
-            if report is not None:
-                values |= {
-                    "records_new": len(report.new),
-                    "records_changed": len(report.changed),
-                    "records_unchanged": len(report.unchanged),
-                }
+            if counts is not None:  # records new, changed, unchanged
+                values |= dict(
+                    zip(("records_new", "records_changed", "records_unchanged"), counts, strict=True)
+                )
             connection.execute(table.update().where(table.c.id == run_id).values(**values))
 
     # -- reads --------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def run_import(
             run_id, status="failed", seen=len(plan.records), error=f"{type(exc).__name__}: {exc}"[:2000]
         )
         raise
-    store.finish_run(run_id, status="ok", report=summary.report, seen=len(plan.records))
+    store.finish_run(run_id, status="ok", counts=summary.report.counts(), seen=len(plan.records))
     return summary
 
 

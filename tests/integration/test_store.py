@@ -196,7 +196,7 @@ def test_natural_key_is_unique_in_the_database_itself(store):
 def test_runs_and_counts(store):
     run = store.start_run("import-letters")
     report = store.upsert_letters([letter("a-111111-01012024")], source="test")
-    store.finish_run(run, status="ok", report=report, seen=1)
+    store.finish_run(run, status="ok", counts=report.counts(), seen=1)
     latest = store.latest_runs(1)[0]
     assert (latest["status"], latest["records_new"], latest["records_seen"]) == ("ok", 1, 1)
     assert latest["duration_seconds"] >= 0
