@@ -45,6 +45,7 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
     store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
     try:
         known = store.letter_listing_states()
+        listed = store.listed_letter_count()
     finally:
         store.close()
     source = config.sources.fda_warning_letters
@@ -64,7 +65,9 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
     )
     process = CrawlerProcess(settings, install_root_handler=True)
     crawler = process.create_crawler(spider_class(spider_name))
-    process.crawl(crawler, base_url=source.base_url, page_size=source.page_size, full=full, known=known)
+    process.crawl(
+        crawler, base_url=source.base_url, page_size=source.page_size, full=full, known=known, listed=listed
+    )
     process.start()
     return _record(config, crawler, run_id)
 

@@ -551,6 +551,14 @@ class Store:
         with self.engine.connect() as connection:
             return dict(connection.execute(select(table).where(table.c.id == run_id)).mappings().one())
 
+    def listed_letter_count(self) -> int:
+        """Letters that FDA's listing showed and that are not delisted: what a listing that
+        suddenly holds far fewer is compared with."""
+        table = WarningLetter.__table__
+        query = select(func.count()).where(table.c.last_listed_at.is_not(None), table.c.delisted_at.is_(None))
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar_one()
+
     def letter_listing_states(self) -> dict[str, tuple[date | None, date | None, bool]]:
         """slug -> (response letter date, close-out date, has its page): what an incremental crawl
         compares the listing against to decide which letter pages to fetch."""

@@ -42,6 +42,9 @@ LISTING_PARAMS = {
     "_drupal_ajax": "1",
 }
 
+#: A first listing page reporting fewer than this share of the letters listed before is a failure.
+MIN_LISTING_SHARE = 0.5
+
 #: slug -> (response letter date, close-out date, page stored)
 KnownLetters = Mapping[str, tuple[date | None, date | None, bool]]
 
@@ -56,6 +59,7 @@ class FdaWarningLettersSpider(scrapy.Spider):
         page_size: int = 100,
         full: bool = False,
         known: KnownLetters | None = None,
+        listed: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -63,6 +67,7 @@ class FdaWarningLettersSpider(scrapy.Spider):
         self.page_size = page_size
         self.full = full
         self.known: KnownLetters = known or {}
+        self.listed = listed  # letters the listing showed last time
         self.failure: str | None = None
         self.complete = False  # the whole listing was read, to its last row
         self.seen: set[str] = set()
@@ -99,6 +104,10 @@ class FdaWarningLettersSpider(scrapy.Spider):
                 f"listing shows no letters at row {start} (it reports {page.records_filtered}, "
                 f"the store has {len(self.known)})"
             )
+        if start == 0 and page.records_filtered < self.listed * MIN_LISTING_SHARE:
+            # a listing that lost most of its letters is a filtered or broken answer, not news:
+            # counting it would delist hundreds of letters after a few crawls
+            self._fail(f"listing shrank to {page.records_filtered} letters from {self.listed} listed before")
         all_known = True
         rows = []
         for row in page.rows:

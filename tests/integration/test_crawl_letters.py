@@ -208,3 +208,14 @@ def test_a_hung_crawl_is_killed_at_its_deadline(site, tmp_path):
     run = last_run(site.store)
     assert (run.status, run.error) == ("failed", "timed out after 2 seconds")
     assert rows(site.store) == {}
+
+
+def test_a_listing_that_lost_most_of_its_letters_is_a_failure_not_a_mass_delisting(site):
+    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
+    before = rows(site.store)
+    kept = site.letters[:3]
+    site.letters = kept
+    code, out, _ = site.exowatch("crawl", "fda_warning_letters", "--full")
+    assert code == 1
+    assert f"listing shrank to 3 letters from {len(before)} listed before" in out
+    assert rows(site.store) == before
