@@ -122,8 +122,13 @@ def test_bad_database_url_in_the_environment_names_the_variable():
         load_config(env={"EXOWATCH_DATABASE_URL": "oracle://x"})
 
 
-def test_database_config_validates_on_construction():
-    assert DatabaseConfig().url == "sqlite:///exowatch.db"
+def test_sections_validate_when_built_in_code_too():
+    import monitor.config as config
+
+    with pytest.raises(config._ValueProblem):
+        DatabaseConfig(batch_size=0)
+    with pytest.raises(config._ValueProblem):
+        config.CrawlConfig(delist_after=0)
 
 
 def test_a_password_in_the_file_is_refused(tmp_path):
