@@ -145,11 +145,7 @@ def crawl(state: _State, spiders: Sequence[str], full: bool) -> None:
         if outcome.reason:
             line += f": {outcome.reason}"
         else:
-            store = state.open_store()
-            try:
-                run = store.run(outcome.run_id)
-            finally:
-                store.close()
+            run = outcome.run
             line += (
                 f": {run['records_new']} new, {run['records_changed']} changed, "
                 f"{run['records_unchanged']} unchanged, {run['requests']} requests"

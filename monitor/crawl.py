@@ -13,8 +13,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from db.store import Store
 from monitor.config import Config
@@ -29,6 +30,7 @@ class CrawlOutcome:
     status: str
     attempts: int
     reason: str | None
+    run: Mapping[str, Any]  # the last attempt's crawl_runs row
 
 
 def run_crawl(
@@ -46,10 +48,10 @@ def run_crawl(
             run_id = store.start_run(spider, attempt=attempt)
             reason = _run_child(config, spider, run_id, config_path=config_path, full=full, store=store)
             if reason is None:
-                return CrawlOutcome(spider, run_id, "ok", attempt, None)
+                return CrawlOutcome(spider, run_id, "ok", attempt, None, store.run(run_id))
             if attempt < attempts:
                 sleep(config.crawl.retry_backoff_seconds * 2 ** (attempt - 1))
-        return CrawlOutcome(spider, run_id, "failed", attempts, reason)
+        return CrawlOutcome(spider, run_id, "failed", attempts, reason, store.run(run_id))
     finally:
         store.close()
 
