@@ -41,9 +41,9 @@ def main() -> None:
     settings = crawl_settings(
         user_agent_contact="bench@example.org",
         allow_hosts=tuple(job["allow_hosts"]),
-        overrides=job["overrides"],
+        overrides={**job["overrides"], "LOG_INSTALL_ROOT_HANDLER": False},
     )
-    process = CrawlerProcess(settings, install_root_handler=False)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler, urls=job["urls"])
     process.start()

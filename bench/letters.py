@@ -40,7 +40,7 @@ from tests.conftest import LISTING_CSV  # noqa: E402
 from tests.fda_site import real_listing_rows  # noqa: E402
 
 LETTERS = int(os.environ.get("EXOWATCH_BENCH_LETTERS", "3374"))
-ROUNDS = int(os.environ.get("EXOWATCH_BENCH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("EXOWATCH_BENCH_ROUNDS", "4"))
 CONCURRENCY = int(os.environ.get("EXOWATCH_BENCH_CONCURRENCY", "8"))
 PAGE_SIZE = 100
 GOAL = 0.7

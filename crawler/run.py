@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
@@ -24,7 +26,13 @@ from monitor.errors import ConfigError
 EXIT_FAILED = 3
 
 
+#: Set (to anything) by the test suite: deprecations in the crawl child fail the crawl, as in the tests.
+STRICT_WARNINGS_ENV = "EXOWATCH_STRICT_WARNINGS"
+
+
 def main(argv: list[str] | None = None) -> int:
+    if os.environ.get(STRICT_WARNINGS_ENV):
+        _deprecations_are_errors()
     parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
     parser.add_argument("spider", choices=SPIDERS)
     parser.add_argument("--run-id", type=int, required=True)
@@ -39,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     summary = crawl(config, args.spider, run_id=args.run_id, full=args.full)
     print(json.dumps(summary, default=str))
     return 0 if summary["status"] == "ok" else EXIT_FAILED
+
+
+def _deprecations_are_errors() -> None:
+    from scrapy.exceptions import ScrapyDeprecationWarning
+
+    for category in (DeprecationWarning, PendingDeprecationWarning, ScrapyDeprecationWarning):
+        warnings.filterwarnings("error", category=category)
 
 
 def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[str, Any]:
@@ -63,7 +78,7 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
             "CONCURRENT_REQUESTS_PER_DOMAIN": config.crawl.requests_per_site,
         },
     )
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_class(spider_name))
     process.crawl(
         crawler, base_url=source.base_url, page_size=source.page_size, full=full, known=known, listed=listed

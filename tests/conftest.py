@@ -26,6 +26,9 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The crawl runs in a child process, out of pytest's reach: there too a deprecation is an error.
+os.environ["EXOWATCH_STRICT_WARNINGS"] = "1"
+
 
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:

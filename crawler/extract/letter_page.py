@@ -635,14 +635,26 @@ def _related_letters(root: etree._Element, base: str) -> list[tuple[str, tuple[d
     for link in _X_LINKS(root):
         if not link.get("href"):
             continue
-        link_text = " ".join(_lines(link))
         row = next((a for a in link.iterancestors() if a.tag in ("tr", "li", "dd")), None)
+        dt = None
+        if row is not None and row.tag == "dd":
+            dt = next((s for s in row.itersiblings(preceding=True) if s.tag == "dt"), None)
+        # Cheap test on the raw text (C-level itertext) before cleaning anything: every kind needs
+        # "letter" and "close"/"response" somewhere in its context; most links are navigation.
+        raw = "".join(
+            el_text
+            for el in (row if row is not None else link, dt)
+            if el is not None
+            for el_text in el.itertext()
+        )
+        low = raw.lower()
+        if "letter" not in low or ("close" not in low and "response" not in low):
+            continue
+        link_text = " ".join(_lines(link))
         context = [link_text]  # the link's own words first, then its dt label, then its row
         if row is not None:
-            if row.tag == "dd":
-                dt = next((s for s in row.itersiblings(preceding=True) if s.tag == "dt"), None)
-                if dt is not None:
-                    context.append(" ".join(_lines(dt)))
+            if dt is not None:
+                context.append(" ".join(_lines(dt)))
             context.append(" ".join(_lines(row)))
         kind = _related_kind(context)
         if kind is None:
