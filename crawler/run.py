@@ -17,6 +17,7 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 
+from crawler.plans import crawl_plan
 from crawler.settings import crawl_settings
 from crawler.spiders import SPIDERS, spider_class
 from db.store import Store
@@ -59,16 +60,14 @@ def _deprecations_are_errors() -> None:
 def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[str, Any]:
     store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
     try:
-        known = store.letter_listing_states()
-        listed = store.listed_letter_count()
+        plan = crawl_plan(spider_name, config, store, full=full)
     finally:
         store.close()
-    source = config.sources.fda_warning_letters
     settings = crawl_settings(
         user_agent_contact=config.crawl.contact,
         allow_hosts=config.crawl.allow_hosts,
         overrides={
-            "ITEM_PIPELINES": {"crawler.pipelines.letter_store.LetterStorePipeline": 300},
+            "ITEM_PIPELINES": {plan.pipeline: 300},
             "EXOWATCH_DATABASE_URL": config.database.url,
             "EXOWATCH_DELIST_AFTER": config.crawl.delist_after,
             "EXOWATCH_RUN_SOURCE": f"crawl {spider_name} #{run_id}",
@@ -80,9 +79,7 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
     )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_class(spider_name))
-    process.crawl(
-        crawler, base_url=source.base_url, page_size=source.page_size, full=full, known=known, listed=listed
-    )
+    process.crawl(crawler, **plan.spider_kwargs)
     process.start()
     return _record(config, crawler, run_id)
 
@@ -95,9 +92,16 @@ def _record(config: Config, crawler, run_id: int) -> dict[str, Any]:
     if reason is None and finish not in ("finished", "shutdown"):
         reason = f"crawl ended: {finish}"
     if reason is None and not stats.get("exowatch/stored"):
-        reason = "crawl ended before its letters were stored"
-    counts = tuple(stats.get(f"exowatch/letters_{name}", 0) for name in ("new", "changed", "unchanged"))
-    status = "failed" if reason else "ok"
+        reason = "crawl ended before its records were stored"
+    counts = tuple(stats.get(f"exowatch/records_{name}", 0) for name in ("new", "changed", "unchanged"))
+    problems = [*getattr(spider, "source_failures", ()), *getattr(spider, "page_failures", ())]
+    if reason:
+        status = "failed"
+    elif problems:  # stored what could be read; the run says what could not
+        status = "partial"
+        reason = _problems_line(problems)
+    else:
+        status = "ok"
     store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
     try:
         store.finish_run(
@@ -116,7 +120,16 @@ def _record(config: Config, crawler, run_id: int) -> dict[str, Any]:
         "status": status,
         "reason": reason,
         "requests": stats.get("downloader/request_count", 0),
+        "records": dict(zip(("new", "changed", "unchanged"), counts, strict=True)),
         "letters": {k.split("_", 1)[1]: v for k, v in stats.items() if k.startswith("exowatch/letters_")},
         "listing_complete": stats.get("exowatch/listing_complete", False),
         "urlgate_refused": stats.get("urlgate/refused", 0),
+        "problems": problems,
     }
+
+
+def _problems_line(problems: list[str], shown: int = 3, max_chars: int = 2000) -> str:
+    """One line for crawl_runs.error: how many sources failed and the first few reasons."""
+    head = "; ".join(" ".join(p.split()) for p in problems[:shown])
+    more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
+    return f"{len(problems)} failed: {head}{more}"[:max_chars]

@@ -103,6 +103,20 @@ class Notice(Tracked, Base):
     title: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
+    # from the alert page and the feeds (migration 0003)
+    posted_date: Mapped[date | None] = mapped_column(Date, index=True)
+    notice_type: Mapped[str | None] = mapped_column(Text)
+    feeds: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    audience: Mapped[str | None] = mapped_column(Text)
+    issue: Mapped[str | None] = mapped_column(Text)
+    background: Mapped[str | None] = mapped_column(Text)
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    tag_phrases: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    product_names: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    page_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Clinic(Tracked, Base):

@@ -50,3 +50,33 @@ LETTER_LIFECYCLE_FIELDS = frozenset({"response_letter_date", "closeout_letter_da
 LETTER_QUIET_FIELDS = frozenset({"body_text"})
 #: When a field changes only because we looked again, it is no news.
 LETTER_UNTRACKED_FIELDS = frozenset({"page_fetched_at"})
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    """One FDA safety notice as a crawl saw it: its feed entries and, when fetched, its page."""
+
+    url: str  # canonical (crawler.normalize.urls)
+    title: str | None = None
+    published_at: datetime | None = None  # the feed's date, UTC; None when no feed gave one
+    summary: str | None = None  # the feed's description, as text
+    posted_date: date | None = None  # the page's own date line
+    notice_type: str | None = None
+    feeds: list[str] | None = None  # the feeds that carried it; merged as a union, never shrinks
+    audience: str | None = None
+    issue: str | None = None
+    background: str | None = None
+    recommendation: str | None = None
+    body_text: str | None = None
+    content_hash: str | None = None
+    tags: list[str] | None = None
+    tag_phrases: dict[str, list[str]] | None = None
+    product_names: list[str] | None = None
+    page_fetched_at: datetime | None = None
+
+
+#: A notice is news again only when its text changes (the page's title and body, as hashed).
+NOTICE_EVENT_FIELDS = frozenset({"title", "content_hash"})
+NOTICE_QUIET_FIELDS = frozenset({"body_text", "summary", "audience", "issue", "background", "recommendation"})
+NOTICE_UNTRACKED_FIELDS = frozenset({"page_fetched_at"})
+NOTICE_UNION_FIELDS = frozenset({"feeds"})

@@ -41,8 +41,18 @@ from sqlalchemy.engine import Dialect
 
 from db.bulk import BulkStatement
 from db.engine import WRITE_OPTION, describe_url, json_dumps, make_engine
-from db.models import Base, CrawlRun, Event, WarningLetter
-from db.records import LETTER_LIFECYCLE_FIELDS, LETTER_QUIET_FIELDS, LETTER_UNTRACKED_FIELDS, LetterRecord
+from db.models import Base, CrawlRun, Event, Notice, WarningLetter
+from db.records import (
+    LETTER_LIFECYCLE_FIELDS,
+    LETTER_QUIET_FIELDS,
+    LETTER_UNTRACKED_FIELDS,
+    NOTICE_EVENT_FIELDS,
+    NOTICE_QUIET_FIELDS,
+    NOTICE_UNION_FIELDS,
+    NOTICE_UNTRACKED_FIELDS,
+    LetterRecord,
+    NoticeRecord,
+)
 
 # Same constant in every exowatch process: it names "the store's writer" on one database.
 _PG_WRITE_LOCK = 0x65786F77_77726974 & 0x7FFFFFFFFFFFFFFF
@@ -118,6 +128,10 @@ class _Entity:
     quiet: frozenset[str] = frozenset()  # too large for a summary: a change reads {"changed": true}
     untracked: frozenset[str] = frozenset()  # written along with a change, never a change itself
     json_fields: frozenset[str] = frozenset()  # compared as they read back from the database
+    unions: frozenset[str] = frozenset()  # list fields merged as a sorted union: they never shrink
+    # When set, a change is news (the changed event) only if one of these fields changed from a
+    # stored value; other changes are written without an event (a notice seen in one more feed).
+    eventful: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +175,22 @@ LETTERS = _Entity(
     json_fields=frozenset(
         c.name for c in WarningLetter.__table__.columns if isinstance(c.type, JSON | JSONB)
     ),
+)
+
+
+NOTICES = _Entity(
+    table=Notice.__table__,
+    key="url",
+    fields=tuple(f.name for f in dataclasses.fields(NoticeRecord)),
+    subject_type="notice",
+    new_kind="notice.new",
+    changed_kind="notice.updated",
+    headline=("title", "published_at", "posted_date", "notice_type", "url", "tags"),
+    quiet=NOTICE_QUIET_FIELDS,
+    untracked=NOTICE_UNTRACKED_FIELDS,
+    json_fields=frozenset(c.name for c in Notice.__table__.columns if isinstance(c.type, JSON | JSONB)),
+    unions=NOTICE_UNION_FIELDS,
+    eventful=NOTICE_EVENT_FIELDS,
 )
 
 
@@ -267,6 +297,23 @@ class Store:
         rows = (vars(letter) for letter in letters)  # read-only here; dataclasses.asdict deep-copies
         return self._upsert(LETTERS, rows, source=source, overwrite=frozenset(overwrite), progress=progress)
 
+    def upsert_notices(
+        self, notices: Iterable[NoticeRecord], *, source: str, progress: Callable[[int], None] | None = None
+    ) -> UpsertReport:
+        """Store notices once each. The crawler is the authority: every field it states replaces the
+        stored one (None never erases); `feeds` only grows. `notice.updated` only when the text
+        (title or page) changed, not when a notice turns up in one more feed."""
+        rows = (vars(notice) for notice in notices)
+        overwrite = frozenset(NOTICES.fields)
+        return self._upsert(NOTICES, rows, source=source, overwrite=overwrite, progress=progress)
+
+    def notice_page_states(self) -> dict[str, bool]:
+        """url -> whether the notice's page text is stored (an incremental crawl fetches the rest)."""
+        table = Notice.__table__
+        with self.engine.connect() as connection:
+            query = select(table.c.url, table.c.content_hash.is_not(None))
+            return {url: bool(has_page) for url, has_page in connection.execute(query)}
+
     def _upsert(
         self,
         entity: _Entity,
@@ -328,11 +375,15 @@ class Store:
                 continue
             new_values["revision"] = old["revision"] + 1
             updates.append(new_values)
+            report.changed.append(key)
+            if entity.eventful is not None and not any(
+                f in entity.eventful and old[f] is not None for f in changed
+            ):
+                continue  # written, but no news
             changes[key] = {
                 f: {"changed": True} if f in entity.quiet else {"from": old[f], "to": new_values[f]}
                 for f in changed
             }
-            report.changed.append(key)
         if not inserts and not updates:
             return report
         bulk = self._bulk(connection, entity)
@@ -616,6 +667,13 @@ def _merge(
     for f in entity.fields:
         value = new[f]
         if value is None or value == old[f]:
+            continue
+        if f in entity.unions:
+            value = sorted({*(old[f] or ()), *value})
+            if value == old[f]:
+                continue
+            merged[f] = value
+            changed.append(f)
             continue
         if old[f] is None or f in overwrite:
             merged[f] = value

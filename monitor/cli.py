@@ -142,16 +142,16 @@ def crawl(state: _State, spiders: Sequence[str], full: bool) -> None:
         line = f"{name}: run #{outcome.run_id} {outcome.status}"
         if outcome.attempts > 1:
             line += f" after {outcome.attempts} attempts"
-        if outcome.reason:
-            line += f": {outcome.reason}"
-        else:
-            run = outcome.run
+        run = outcome.run
+        if outcome.status in ("ok", "partial"):
             line += (
                 f": {run['records_new']} new, {run['records_changed']} changed, "
                 f"{run['records_unchanged']} unchanged, {run['requests']} requests"
             )
+        if outcome.reason:
+            line += f"; {outcome.reason}" if outcome.status == "partial" else f": {outcome.reason}"
         click.echo(line)
-        if outcome.status != "ok":
+        if outcome.status == "failed":
             failed.append(name)
     if failed:
         raise ExowatchError(f"crawl failed: {', '.join(failed)}")

@@ -112,11 +112,57 @@ class FdaWarningLettersSource:
         )
 
 
+FDA_RSS = "https://www.fda.gov/about-fda/contact-fda/stay-informed/rss-feeds/"
+
+
+@dataclass(frozen=True)
+class FdaNoticesSource:
+    """FDA's safety feeds, the alert pages they link to, and index pages of alerts."""
+
+    # Where www.fda.gov URLs (feeds, alert pages, index pages) are fetched from: fda.gov itself,
+    # or a replay server. Notices are keyed by their fda.gov URL whatever this says.
+    base_url: str = "https://www.fda.gov"
+    feeds: tuple[str, ...] = tuple(
+        f"{FDA_RSS}{name}/rss.xml"
+        for name in ("medwatch", "press-releases", "recalls", "biologics", "drugs", "health-fraud")
+    )
+    index_pages: tuple[str, ...] = (
+        "https://www.fda.gov/vaccines-blood-biologics/safety-availability-biologics",
+        "https://www.fda.gov/vaccines-blood-biologics/consumers-biologics",
+    )
+    # On index pages, only links under these paths are alert pages.
+    index_link_paths: tuple[str, ...] = (
+        "/vaccines-blood-biologics/safety-availability-biologics/",
+        "/vaccines-blood-biologics/consumers-biologics/",
+        "/safety/medical-product-safety-information/",
+    )
+    follow_pages: bool = True
+
+    def __post_init__(self) -> None:
+        _require(
+            self.base_url.startswith(("https://", "http://")) and "?" not in self.base_url,
+            "sources.fda_notices.base_url",
+            "an http(s) URL without a query",
+        )
+        for key, urls in (("feeds", self.feeds), ("index_pages", self.index_pages)):
+            _require(
+                len(urls) <= 200 and all(u.startswith(("https://", "http://")) for u in urls),
+                f"sources.fda_notices.{key}",
+                "a list of at most 200 http(s) URLs",
+            )
+        _require(
+            all(p.startswith("/") for p in self.index_link_paths),
+            "sources.fda_notices.index_link_paths",
+            "a list of paths starting with /",
+        )
+
+
 @dataclass(frozen=True)
 class SourcesConfig:
     """Every source's base URL comes from here, so a spider can crawl fda.gov or a local replay."""
 
     fda_warning_letters: FdaWarningLettersSource = field(default_factory=FdaWarningLettersSource)
+    fda_notices: FdaNoticesSource = field(default_factory=FdaNoticesSource)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A child per crawl because Twisted's reactor cannot restart inside a long-lived p
 because only a process can be killed at a hard deadline. The parent creates the crawl_runs row
 before the child starts, so a child that hangs, crashes or is killed still leaves a failed run
 with its reason. A failed crawl is tried again after retry_backoff_seconds, then twice that, and
-so on, up to [crawl] retries times.
+so on, up to [crawl] retries times. A partial crawl (some sources failed, the rest was stored) is
+not retried: its run says which sources failed, and the next scheduled crawl reads them again.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def run_crawl(
         for attempt in range(1, attempts + 1):
             run_id = store.start_run(spider, attempt=attempt)
             reason = _run_child(config, spider, run_id, config_path=config_path, full=full, store=store)
-            if reason is None:
-                return CrawlOutcome(spider, run_id, "ok", attempt, None, store.run(run_id))
+            run = store.run(run_id)
+            if reason is None:  # ok, or partial: stored what it could read, with its reason
+                return CrawlOutcome(spider, run_id, run["status"], attempt, run["error"], run)
             if attempt < attempts:
                 sleep(config.crawl.retry_backoff_seconds * 2 ** (attempt - 1))
         return CrawlOutcome(spider, run_id, "failed", attempts, reason, store.run(run_id))
@@ -59,7 +61,7 @@ def run_crawl(
 def _run_child(
     config: Config, spider: str, run_id: int, *, config_path: str | None, full: bool, store: Store
 ) -> str | None:
-    """Run the child; returns the failure reason, None on success."""
+    """Run the child; returns the failure reason, None on success (a partial crawl is one)."""
     command = [sys.executable, "-m", "crawler", spider, "--run-id", str(run_id)]
     if full:
         command.append("--full")
@@ -85,4 +87,4 @@ def _run_child(
         reason = f"crawler process exited with status {result.returncode}: {tail}"
         store.finish_run(run_id, status="failed", error=reason)
         return reason
-    return run["error"] if run["status"] != "ok" else None
+    return run["error"] if run["status"] not in ("ok", "partial") else None

@@ -38,53 +38,33 @@ from urllib.parse import unquote, urljoin, urlsplit
 from lxml import etree
 
 from crawler.errors import SourceFailure
+from crawler.extract.html import (
+    MAX_PAGE_BYTES,  # noqa: F401  (re-exported: the letter page limit)
+    TITLE_SUFFIX,
+    X_TITLE,
+    blocks,
+    ends_complete,
+    parse_page,
+    refuse_block_page,
+)
 from crawler.normalize.letters import letter_url, marcs_cms_number
 from crawler.normalize.offices import canonical_office
 from crawler.normalize.text import clean
 
-MAX_PAGE_BYTES = 5 * 1024 * 1024
 MAX_BODY_CHARS = 500_000
 MAX_EMAILS = 20
 MAX_RELATED = 50
 #: How many of the body's first paragraphs may hold the date line and the reference line.
 HEAD_PARAGRAPHS = 8
 
-# C0 controls other than tab, LF, FF and CR: never text, and NUL can stop a C parser early.
-# (In UTF-8 these bytes only ever stand for themselves, so deleting them cannot break a character.)
-_C0_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
-_HTML_END = re.compile(rb"</html\s*>(?:\s|<!--.*?-->)*\Z", re.I | re.S)
-_HTML_END_WINDOW = 4096
 _PARAGRAPH_MARK = "\ue000"  # a private-use character: not whitespace, not a control, kept by clean()
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,299}$")
 
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote caption dd details div dl dt fieldset figcaption figure footer "  # noqa: SIM905
-    "h1 h2 h3 h4 h5 h6 header hr legend li main nav ol p pre section summary table tbody td tfoot th "
-    "thead tr ul".split()
-)
-_SKIP_TAGS = frozenset(
-    "applet audio button canvas embed form frame frameset head iframe input link map math meta noscript "  # noqa: SIM905
-    "object option script select style svg template textarea title video".split()
-)
-
-_TITLE_SUFFIX = re.compile(r"\s*\|\s*FDA\s*$", re.I)
 _LETTER_TITLE = re.compile(
     r"^(?P<company>.+?)\s+-\s+(?:(?P<cms>\d{4,9})?\s*-\s+)?(?P<date>\d{1,2}/\d{1,2}/\d{4})$"
 )
 _H1_MARCS = re.compile(r"\s*\bMARCS[\s-]*CMS\b.*$", re.I | re.S)
 _MARCS_NUMBER = re.compile(r"\bMARCS[\s-]*CMS\s*#?\s*(\d{4,9})\b", re.I)
-_BLOCK_TITLE = re.compile(
-    r"^(?:access denied|request rejected|.*\bapology\b.*|(?:403 )?forbidden|too many requests|"
-    r"service unavailable|(?:503 )?service temporarily unavailable)$",
-    re.I,
-)
-_AKAMAI_MARKERS = re.compile(
-    r"reference\s*#\s*\d+\.[0-9a-f]+\.\d+\.[0-9a-f]+|errors\.edgesuite\.net|apology_objects|"
-    r"you don't have permission to access",
-    re.I,
-)
-_AKAMAI_REFERENCE = re.compile(r"reference\s*#\s*(\d+\.[0-9a-f]+\.\d+\.[0-9a-f]+)", re.I)
-
 _MONTH_NAMES = (
     "january", "february", "march", "april", "may", "june",
     "july", "august", "september", "october", "november", "december",
@@ -140,7 +120,6 @@ def _has_class(name: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
-_X_TITLE = etree.XPath("string(//title)")
 _X_H1 = etree.XPath(f"//h1[{_has_class('content-title')}]")
 _X_BODY = etree.XPath("//div[@role='main']")
 _X_FOLLOWING = etree.XPath("boolean(following::*)")
@@ -204,21 +183,12 @@ class LetterPage:
 
 def parse_letter_page(html: bytes, url: str) -> LetterPage:
     """Parse a saved or fetched letter page; raises SourceFailure when it is not a healthy letter page."""
-    if not isinstance(html, bytes | bytearray | memoryview):
-        raise TypeError(f"html must be bytes, not {type(html).__name__}")
-    if len(html) > MAX_PAGE_BYTES:
-        raise SourceFailure(f"letter page is {len(html)} bytes, over the {MAX_PAGE_BYTES}-byte limit")
-    data = bytes(html).translate(None, _C0_BYTES)
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if not text.strip():
-        raise SourceFailure("letter page is empty")
-    root = _parse(text)
-
-    _refuse_block_page(root)
+    root, data = parse_page(html, "letter page")
+    refuse_block_page(root, "a letter", real_title=_LETTER_TITLE)
     slug = _slug(url)
     bodies = _X_BODY(root)
     body_el = bodies[0] if bodies else None
-    if not _HTML_END.search(data[-_HTML_END_WINDOW:]) and (body_el is None or not _X_FOLLOWING(body_el)):
+    if not ends_complete(data) and (body_el is None or not _X_FOLLOWING(body_el)):
         where = "before the letter body" if body_el is None else "inside the letter body (div[role=main])"
         raise SourceFailure(f"letter page is truncated: it ends without </html>, {where}")
 
@@ -241,7 +211,7 @@ def parse_letter_page(html: bytes, url: str) -> LetterPage:
     if not fields and not any(_WARNING_LETTER.match(p) for p in head):
         raise SourceFailure("not a warning-letter page: no header fields and no WARNING LETTER heading")
 
-    h1_text = _clean(" ".join(_blocks(h1s[0])), "h1") if h1s else None
+    h1_text = _clean(" ".join(blocks(h1s[0])), "h1") if h1s else None
     company = _clean(_H1_MARCS.sub("", h1_text), "company") if h1_text else None
     if not company and title_match:
         company = _clean(title_match.group("company"), "company")
@@ -290,47 +260,13 @@ def parse_letter_page(html: bytes, url: str) -> LetterPage:
 # --- page level ------------------------------------------------------------------------------
 
 
-def _parse(text: str) -> etree._Element:
-    # lxml.etree's parser, not lxml.html's: the same libxml2 parse, without a Python element class
-    # lookup for every node (no HtmlElement method is used here).
-    parser = etree.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
-    )
-    try:  # re-encoded: the decode above replaced invalid bytes, so libxml2 sees valid UTF-8 only
-        root = etree.fromstring(text.encode("utf-8"), parser=parser)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
-        raise SourceFailure(f"letter page is not parseable HTML: {str(exc)[:200]}") from None
-    if root is None:
-        raise SourceFailure("letter page is not parseable HTML")
-    return root
-
-
-def _refuse_block_page(root: etree._Element) -> None:
-    """Akamai answers some crawlers with 200 and an "Access Denied" or apology page."""
-    title = clean(_X_TITLE(root)[:2000], field="title") or ""  # cleaned first: no long space runs
-    title = _TITLE_SUFFIX.sub("", title)
-    if _BLOCK_TITLE.match(title) and not _LETTER_TITLE.match(title):
-        raise SourceFailure(f"block page instead of a letter: {title[:80]!r}{_akamai_reference(root)}")
-    if _X_H1(root) or _X_BODY(root):
-        return
-    body = root.find("body")
-    text = " ".join(_blocks(root if body is None else body))[:20_000]
-    if _AKAMAI_MARKERS.search(text):
-        raise SourceFailure(f"block page instead of a letter{_akamai_reference(root)}")
-
-
 def _page_title(root: etree._Element) -> str | None:
     """The <title> without its " | FDA" suffix; whitespace collapsed before any regex runs on it."""
-    raw = _X_TITLE(root)
+    raw = X_TITLE(root)
     if len(raw) > 20_000:
         raise SourceFailure("letter page: page title is longer than 20000 characters")
     title = _clean(raw, "page title", 20_000)
-    return _clean(_TITLE_SUFFIX.sub("", title), "page title") if title else None
-
-
-def _akamai_reference(root: etree._Element) -> str:
-    match = _AKAMAI_REFERENCE.search(" ".join(_blocks(root))[:20_000])
-    return f" (Akamai reference #{match.group(1)})" if match else ""
+    return _clean(TITLE_SUFFIX.sub("", title), "page title") if title else None
 
 
 def _slug(url: str) -> str:
@@ -350,58 +286,12 @@ def _slug(url: str) -> str:
 # --- text ----------------------------------------------------------------------------------------
 
 
-def _blocks(root: etree._Element, skip: frozenset = frozenset()) -> list[str]:
-    """The text of an element as blocks (paragraph-like runs); <br> becomes "\\n" inside a block.
-
-    Walked with lxml's iterwalk (the loop over the tree runs in C, no recursion limit on deep
-    pages); never reads script, style, forms, frames, hidden elements or anything in `skip`.
-    """
-    out: list[str] = []
-    buf: list[str] = []
-    skipped: set[etree._Element] = set()
-    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
-    for event, el in walker:
-        tag = el.tag
-        if event == "comment" or event == "pi":  # never read; the text after one is
-            if el is not root and el.tail:
-                buf.append(el.tail)
-            continue
-        if el in skipped:  # the "end" of an element whose subtree was skipped: only its tail
-            if el.tail:
-                buf.append(el.tail)
-            continue
-        if event == "start":
-            if el is not root and (
-                not isinstance(tag, str) or tag in _SKIP_TAGS or el in skip or _hidden(el)
-            ):
-                walker.skip_subtree()
-                skipped.add(el)
-                continue
-            if tag == "br":
-                buf.append("\n")
-                continue
-            if tag in _BLOCK_TAGS and buf:
-                out.append("".join(buf))
-                buf.clear()
-            if el.text:
-                buf.append(el.text)
-        else:
-            if tag in _BLOCK_TAGS and buf:
-                out.append("".join(buf))
-                buf.clear()
-            if el is not root and el.tail:
-                buf.append(el.tail)
-    if buf:
-        out.append("".join(buf))
-    return out
-
-
 def _paragraphs(body_el: etree._Element) -> list[str]:
     """The body's blocks, each whitespace-normalized, cleaned in one `clean` call (a hot path).
 
     The blocks are joined with a private-use character that `clean` keeps, then split again.
     """
-    joined = _PARAGRAPH_MARK.join(b.replace(_PARAGRAPH_MARK, "") for b in _blocks(body_el))
+    joined = _PARAGRAPH_MARK.join(b.replace(_PARAGRAPH_MARK, "") for b in blocks(body_el))
     try:
         text = clean(joined, field="letter body", max_chars=MAX_BODY_CHARS) or ""
     except ValueError as exc:
@@ -409,16 +299,9 @@ def _paragraphs(body_el: etree._Element) -> list[str]:
     return [p for p in (part.strip() for part in text.split(_PARAGRAPH_MARK)) if p]
 
 
-def _hidden(el: etree._Element) -> bool:
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-        return True
-    style = el.get("style")
-    return bool(style) and "display:none" in style.replace(" ", "").lower()
-
-
 def _lines(el: etree._Element, skip: frozenset = frozenset()) -> list[str]:
     lines = []
-    for block in _blocks(el, skip):
+    for block in blocks(el, skip):
         for line in block.split("\n"):
             cleaned = _clean(line, "header text")
             if cleaned:
@@ -440,7 +323,7 @@ def _header_fields(root: etree._Element) -> dict[str, list[etree._Element]]:
     """Known dt labels mapped to their dd's (the dd siblings up to the next dt); first label wins."""
     fields: dict[str, list[etree._Element]] = {}
     for dt in _X_DT(root):
-        label = " ".join(" ".join(_blocks(dt)).split()).lower().rstrip(":").strip()
+        label = " ".join(" ".join(blocks(dt)).split()).lower().rstrip(":").strip()
         key = _HEADER_LABELS.get(label)
         if key is None or key in fields:
             continue

@@ -70,5 +70,7 @@ class LetterStorePipeline:
             ("relisted", len(listing.relisted)),
         ):
             stats.set_value(f"exowatch/letters_{name}", value)
+        for name, value in zip(("new", "changed", "unchanged"), report.counts(), strict=True):
+            stats.set_value(f"exowatch/records_{name}", value)
         stats.set_value("exowatch/stored", True)
         stats.set_value("exowatch/listing_complete", bool(spider.complete))

@@ -9,7 +9,11 @@ def spider_class(name: str) -> type:
         from crawler.spiders.fda_warning_letters import FdaWarningLettersSpider
 
         return FdaWarningLettersSpider
+    if name == "fda_notices":
+        from crawler.spiders.fda_notices import FdaNoticesSpider
+
+        return FdaNoticesSpider
     raise KeyError(name)
 
 
-SPIDERS = ("fda_warning_letters",)
+SPIDERS = ("fda_warning_letters", "fda_notices")

@@ -1,0 +1,157 @@
+"""What every page extractor needs: a safe parse of hostile bytes, the page's text as blocks, and the
+recognition of block pages and truncated pages. Pure functions over lxml.etree trees.
+
+* `parse_page` reads the bytes as UTF-8 (invalid bytes become U+FFFD, C0 control bytes are dropped:
+  NUL can stop a C parser early), refuses pages over a size limit, and parses with libxml2's HTML
+  parser without network access, comments or processing instructions.
+* `blocks` walks a subtree in C (lxml's iterwalk, no recursion limit) and returns its text as
+  paragraph-like blocks; it never reads scripts, styles, forms, frames or hidden elements.
+* `refuse_block_page` recognizes Akamai's "Access Denied" and apology pages, which fda.gov sends
+  with status 200.
+* `ends_complete` tells a page that ends with `</html>` from one that was cut in transfer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from crawler.errors import SourceFailure
+from crawler.normalize.text import clean
+
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+
+# C0 controls other than tab, LF, FF and CR: never text. (In UTF-8 these bytes only ever stand for
+# themselves, so deleting them cannot break a character.)
+_C0_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+_HTML_END = re.compile(rb"</html\s*>(?:\s|<!--.*?-->)*\Z", re.I | re.S)
+_HTML_END_WINDOW = 4096
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote caption dd details div dl dt fieldset figcaption figure footer "  # noqa: SIM905
+    "h1 h2 h3 h4 h5 h6 header hr legend li main nav ol p pre section summary table tbody td tfoot th "
+    "thead tr ul".split()
+)
+SKIP_TAGS = frozenset(
+    "applet audio button canvas embed form frame frameset head iframe input link map math meta noscript "  # noqa: SIM905
+    "object option script select style svg template textarea title video".split()
+)
+
+TITLE_SUFFIX = re.compile(r"\s*\|\s*FDA\s*$", re.I)
+_BLOCK_TITLE = re.compile(
+    r"^(?:access denied|request rejected|.*\bapology\b.*|(?:403 )?forbidden|too many requests|"
+    r"service unavailable|(?:503 )?service temporarily unavailable)$",
+    re.I,
+)
+_AKAMAI_MARKERS = re.compile(
+    r"reference\s*#\s*\d+\.[0-9a-f]+\.\d+\.[0-9a-f]+|errors\.edgesuite\.net|apology_objects|"
+    r"you don't have permission to access",
+    re.I,
+)
+_AKAMAI_REFERENCE = re.compile(r"reference\s*#\s*(\d+\.[0-9a-f]+\.\d+\.[0-9a-f]+)", re.I)
+X_TITLE = etree.XPath("string(//title)")
+#: FDA's content markers: a page with either is a content page, not a block page.
+_X_CONTENT = etree.XPath(
+    "boolean(//div[@role='main'] | "
+    "//h1[contains(concat(' ', normalize-space(@class), ' '), ' content-title ')])"
+)
+
+
+def parse_page(html: bytes, what: str) -> tuple[etree._Element, bytes]:
+    """The parsed tree and the cleaned bytes of a page; `what` names the page in every error."""
+    if not isinstance(html, bytes | bytearray | memoryview):
+        raise TypeError(f"html must be bytes, not {type(html).__name__}")
+    if len(html) > MAX_PAGE_BYTES:
+        raise SourceFailure(f"{what} is {len(html)} bytes, over the {MAX_PAGE_BYTES}-byte limit")
+    data = bytes(html).translate(None, _C0_BYTES)
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if not text.strip():
+        raise SourceFailure(f"{what} is empty")
+    # lxml.etree's parser, not lxml.html's: the same libxml2 parse, without a Python element class
+    # lookup for every node (no HtmlElement method is used).
+    parser = etree.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
+    )
+    try:  # re-encoded: the decode above replaced invalid bytes, so libxml2 sees valid UTF-8 only
+        root = etree.fromstring(text.encode("utf-8"), parser=parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
+        raise SourceFailure(f"{what} is not parseable HTML: {str(exc)[:200]}") from None
+    if root is None:
+        raise SourceFailure(f"{what} is not parseable HTML")
+    return root, data
+
+
+def ends_complete(data: bytes) -> bool:
+    """Whether the page's bytes end with `</html>` (trailing whitespace and comments allowed)."""
+    return bool(_HTML_END.search(data[-_HTML_END_WINDOW:]))
+
+
+def blocks(root: etree._Element, skip: frozenset = frozenset()) -> list[str]:
+    """The text of an element as blocks (paragraph-like runs); <br> becomes "\\n" inside a block.
+
+    Never reads script, style, forms, frames, hidden elements or anything in `skip`.
+    """
+    out: list[str] = []
+    buf: list[str] = []
+    skipped: set[etree._Element] = set()
+    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+    for event, el in walker:
+        tag = el.tag
+        if event == "comment" or event == "pi":  # never read; the text after one is
+            if el is not root and el.tail:
+                buf.append(el.tail)
+            continue
+        if el in skipped:  # the "end" of an element whose subtree was skipped: only its tail
+            if el.tail:
+                buf.append(el.tail)
+            continue
+        if event == "start":
+            if el is not root and (not isinstance(tag, str) or tag in SKIP_TAGS or el in skip or hidden(el)):
+                walker.skip_subtree()
+                skipped.add(el)
+                continue
+            if tag == "br":
+                buf.append("\n")
+                continue
+            if tag in BLOCK_TAGS and buf:
+                out.append("".join(buf))
+                buf.clear()
+            if el.text:
+                buf.append(el.text)
+        else:
+            if tag in BLOCK_TAGS and buf:
+                out.append("".join(buf))
+                buf.clear()
+            if el is not root and el.tail:
+                buf.append(el.tail)
+    if buf:
+        out.append("".join(buf))
+    return out
+
+
+def hidden(el: etree._Element) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    return bool(style) and "display:none" in style.replace(" ", "").lower()
+
+
+def refuse_block_page(root: etree._Element, what: str, *, real_title: re.Pattern | None = None) -> None:
+    """Raise SourceFailure on an Akamai block or apology page. A page whose title matches
+    `real_title` (e.g. a letter titled "Forbidden Foods Inc - ...") is never taken for one."""
+    title = clean(X_TITLE(root)[:2000], field="title") or ""  # cleaned first: no long space runs
+    title = TITLE_SUFFIX.sub("", title)
+    if _BLOCK_TITLE.match(title) and not (real_title is not None and real_title.match(title)):
+        raise SourceFailure(f"block page instead of {what}: {title[:80]!r}{_akamai_reference(root)}")
+    if _X_CONTENT(root):
+        return
+    body = root.find("body")
+    text = " ".join(blocks(root if body is None else body))[:20_000]
+    if _AKAMAI_MARKERS.search(text):
+        raise SourceFailure(f"block page instead of {what}{_akamai_reference(root)}")
+
+
+def _akamai_reference(root: etree._Element) -> str:
+    match = _AKAMAI_REFERENCE.search(" ".join(blocks(root))[:20_000])
+    return f" (Akamai reference #{match.group(1)})" if match else ""
