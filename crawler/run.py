@@ -15,6 +15,7 @@ import sys
 import warnings
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler.plans import crawl_plan
@@ -79,12 +80,19 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
     )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_class(spider_name))
+    bugs: list[str] = []
+
+    def on_spider_error(failure, response, spider) -> None:  # a bug in our code, not the source's
+        error = f"{failure.type.__name__}: {failure.getErrorMessage()[:200]}"
+        bugs.append(f"spider error on {response.url[:200]}: {error}")
+
+    crawler.signals.connect(on_spider_error, signal=signals.spider_error)
     process.crawl(crawler, **plan.spider_kwargs)
     process.start()
-    return _record(config, crawler, run_id)
+    return _record(config, crawler, run_id, bugs)
 
 
-def _record(config: Config, crawler, run_id: int) -> dict[str, Any]:
+def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, Any]:
     stats = crawler.stats.get_stats()
     spider = crawler.spider
     reason = getattr(spider, "failure", None)
@@ -94,7 +102,7 @@ def _record(config: Config, crawler, run_id: int) -> dict[str, Any]:
     if reason is None and not stats.get("exowatch/stored"):
         reason = "crawl ended before its records were stored"
     counts = tuple(stats.get(f"exowatch/records_{name}", 0) for name in ("new", "changed", "unchanged"))
-    problems = [*getattr(spider, "source_failures", ()), *getattr(spider, "page_failures", ())]
+    problems = [*getattr(spider, "source_failures", ()), *getattr(spider, "page_failures", ()), *bugs]
     if reason:
         status = "failed"
     elif problems:  # stored what could be read; the run says what could not

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,6 +82,7 @@ _DOCTYPE_EXTERNAL = re.compile(
 _XML_ENCODING = re.compile(rb"\A(<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2", re.I)
 _FIRST_TAG = re.compile(rb"<\s*([A-Za-z][\w:.-]*)")
 _HTMLISH = re.compile(r"<\s*/?\s*(?:p|br|a|div|span|strong|b|em|i|ul|ol|li|img|h[1-6]|table)\b[^>]*>", re.I)
+_ESCAPED_HTMLISH = re.compile(r"&lt;\s*/?\s*(?:p|br|a|div|span|strong|b|em|i|ul|ol|li|h[1-6])\b", re.I)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 _FEED_ROOTS = {"rss", "feed", "rdf:rdf", "rdf", "channel"}
 _TOLERATED = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -98,6 +100,8 @@ def parse_feed(data: bytes, url: str) -> Feed:
         raise FeedError("feed is empty")
     data = _screen_doctype(data)
     _refuse_non_feed(data)
+    if b"<!doctype" in data[: _prolog_end(data)].lower():  # a DOCTYPE the screen could not read
+        raise FeedError("feed has a document type declaration that cannot be screened")
     parsed = feedparser.parse(
         data,
         response_headers={"content-location": url, "content-type": "application/xml"},
@@ -135,7 +139,8 @@ def _entry(raw, base: str) -> FeedEntry:
         link=link,
         title=_text(raw.get("title"), "title", MAX_TITLE_CHARS),
         summary=_text(raw.get("summary"), "summary", MAX_SUMMARY_CHARS),
-        published_at=_when(raw.get("published_parsed") or raw.get("updated_parsed")),
+        # dict.get, not FeedParserDict's: its fallback between the two keys is deprecated
+        published_at=_when(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")),
         guid=clean(raw.get("id"), field="guid", max_chars=MAX_TITLE_CHARS) if raw.get("id") else None,
     )
 
@@ -161,10 +166,13 @@ def _text(value: object, what: str, max_chars: int, *, skip_errors: bool = False
         return None
     text = str(value)
     try:
-        for _ in range(2):  # double-escaped HTML reads as HTML once unescaped by the first round
-            if not _HTMLISH.search(text):
+        for _ in range(3):  # HTML, or HTML escaped once more than the feed format asks for
+            if _HTMLISH.search(text):
+                text = _html_text(text)
+            elif _ESCAPED_HTMLISH.search(text):
+                text = html.unescape(text)
+            else:
                 break
-            text = _html_text(text)
         return clean(text, field=what, max_chars=max_chars)
     except ValueError:
         if skip_errors:
@@ -229,12 +237,20 @@ def _refuse_non_feed(data: bytes) -> None:
 
 
 def _first_element(data: bytes) -> str | None:
-    """The name of the first element, after the prolog's declaration, comments and PIs (linear)."""
+    """The name of the first element, after the prolog's declaration, comments and PIs."""
+    position = _prolog_end(data)
+    match = _FIRST_TAG.match(data, position) if position < len(data) else None
+    return match.group(1).decode("ascii", "replace").lower() if match else None
+
+
+def _prolog_end(data: bytes) -> int:
+    """Where the first element starts (len(data) when none does): a linear scan past the XML
+    declaration, comments, processing instructions and declarations."""
     position = 0
     while True:
         position = data.find(b"<", position)
         if position == -1:
-            return None
+            return len(data)
         if data.startswith(b"<!--", position):
             end, skip = data.find(b"-->", position + 4), 3
         elif data.startswith(b"<?", position):
@@ -242,10 +258,9 @@ def _first_element(data: bytes) -> str | None:
         elif data.startswith(b"<!", position):
             end, skip = data.find(b">", position + 2), 1
         else:
-            match = _FIRST_TAG.match(data, position)
-            return match.group(1).decode("ascii", "replace").lower() if match else None
+            return position
         if end == -1:
-            return None
+            return len(data)
         position = end + skip
 
 

@@ -68,9 +68,9 @@ class FdaNoticesSpider(scrapy.Spider):
         for index in self.index_pages:
             yield self._request(index, self.parse_index, self.on_source_error, source=index)
 
-    def _request(self, url: str, callback, errback, *, headers=None, **cb_kwargs) -> scrapy.Request:
+    def _request(self, target: str, callback, errback, *, headers=None, **cb_kwargs) -> scrapy.Request:
         return scrapy.Request(
-            fetch_url(url, self.base_url, SITE_HOST),
+            fetch_url(target, self.base_url, SITE_HOST),
             callback=callback,
             errback=errback,
             headers=headers,
