@@ -43,15 +43,29 @@ retries = 0
 [sources.fda_warning_letters]
 base_url = "$base_url"
 page_size = 5
+[sources.fda_notices]
+base_url = "$base_url"
+feeds = [
+  "https://www.fda.gov/about-fda/contact-fda/stay-informed/rss-feeds/medwatch/rss.xml",
+  "https://www.fda.gov/about-fda/contact-fda/stay-informed/rss-feeds/biologics/rss.xml",
+  "https://www.fda.gov/about-fda/contact-fda/stay-informed/rss-feeds/food-safety-recalls/rss.xml",
+]
+index_pages = ["https://www.fda.gov/vaccines-blood-biologics/safety-availability-biologics"]
 TOML
 "$exowatch" --config "$here/out/crawl.toml" crawl fda_warning_letters --full
+
+step "crawl FDA's safety feeds, their alert pages and CBER's index page (replayed, offline)"
+"$exowatch" --config "$here/out/crawl.toml" crawl fda_notices
+
+step "crawling the feeds again finds nothing new"
+"$exowatch" --config "$here/out/crawl.toml" crawl fda_notices
 
 step "status"
 "$exowatch" status
 
 step "analysts query the store directly: letters per canonical office"
 "$(dirname "$exowatch")/python" - "$here/out/exowatch.db" <<'PY'
-import sqlite3, sys
+import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute(
     "SELECT issuing_office, COUNT(*) FROM warning_letters GROUP BY 1 ORDER BY 2 DESC LIMIT 6"
@@ -65,5 +79,13 @@ rows = db.execute(
 ).fetchall()
 for company, phrases, products in rows:
     print(f"  {company}: {phrases}; products {products}")
+print("FDA notices about exosome products, with the feeds that carried them:")
+rows = db.execute(
+    "SELECT COALESCE(posted_date, substr(published_at, 1, 10)), notice_type, title, feeds FROM notices"
+    " WHERE EXISTS (SELECT 1 FROM json_each(notices.tags) WHERE value = 'exosome') ORDER BY 1"
+).fetchall()
+for day, kind, title, feeds in rows:
+    print(f"  {day}  {kind:<14} {title}")
+    print(f"  {'':10}  carried by {len(json.loads(feeds))}: {', '.join(f.split('/')[-2] if f.endswith('rss.xml') else 'index' for f in json.loads(feeds))}")
 PY
 printf '\nthe store is at %s\n' "$here/out/exowatch.db"

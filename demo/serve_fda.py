@@ -1,7 +1,9 @@
 """Serve the demo's replayed fda.gov on loopback: `python demo/serve_fda.py`.
 
 The listing is generated from real listing rows and the letter pages are the saved fixture pages
-(tests/fixtures/fda/site/), so `exowatch crawl fda_warning_letters` runs offline. Prints the base
+(tests/fixtures/fda/site/); the safety feeds, alert pages and an index page are the notices
+fixtures (tests/fixtures/fda/notices/site/). So `exowatch crawl fda_warning_letters fda_notices`
+runs offline. Prints the base
 URL on its first line, then serves until it is stopped.
 """
 
@@ -17,6 +19,7 @@ import monitor  # noqa: E402 - the project root is where the (editable) install 
 sys.path.insert(0, str(Path(monitor.__file__).resolve().parents[1]))  # for tests/ (fixtures, replay)
 
 from tests.fda_site import FdaSite, site_letters  # noqa: E402
+from tests.notices_site import serve_site  # noqa: E402
 from tests.replay import ReplayServer  # noqa: E402
 
 
@@ -25,6 +28,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with ReplayServer() as server:
         FdaSite(server, site_letters())
+        serve_site(server)  # FDA's safety feeds, alert pages and an index page
         print(server.base_url, flush=True)
         stop.wait()
 

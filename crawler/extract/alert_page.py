@@ -35,6 +35,7 @@ from crawler.extract.html import (
     parse_page,
     refuse_block_page,
 )
+from crawler.normalize.dates import date_line
 from crawler.normalize.text import clean
 from crawler.normalize.urls import canonical_url
 
@@ -54,18 +55,6 @@ _X_CONTENT_LINKS = etree.XPath(
     "//a[@href][not(ancestor::nav) and not(ancestor::header[@role='banner']) and not(ancestor::footer)]"
 )
 
-_MONTH_NAMES = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-)  # fmt: skip
-_MONTHS = {
-    **{name: number for number, name in enumerate(_MONTH_NAMES, 1)},
-    **{name[:3]: number for number, name in enumerate(_MONTH_NAMES, 1)},
-    "sept": 9,
-}
-_POSTED = re.compile(r"^\[?\s*posted\s*:?\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*\]?$", re.I)
-_LONG_DATE = re.compile(r"^(?:date\s*:\s*)?([a-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})$", re.I)
-_SLASH_DATE = re.compile(r"^(?:date\s*:\s*)?(\d{1,2})/(\d{1,2})/(\d{4})$", re.I)
 _LABEL = re.compile(r"^(audience|issue|background|recommendations?)\s*:\s*(.*)$", re.I | re.S)
 _SECTION_END = re.compile(
     r"^(?:\[|(?:health\s*care|healthcare)\s+professionals\s+and\s+patients\s+are\s+encouraged\s+to\s+report)",
@@ -105,7 +94,7 @@ def parse_alert_page(html: bytes, url: str) -> AlertPage:
     return AlertPage(
         url=canonical_url(url),
         title=title,
-        posted_date=next(filter(None, map(_date_line, paragraphs[:DATE_PARAGRAPHS])), None),
+        posted_date=next(filter(None, map(date_line, paragraphs[:DATE_PARAGRAPHS])), None),
         body_text=body_text,
         content_hash=hashlib.sha256(f"{title or ''}\n\n{body_text}".encode()).hexdigest(),
         **sections,
@@ -182,26 +171,6 @@ def _sections(paragraphs: list[str]) -> dict[str, str | None]:
             continue
         current.append(paragraph)
     return {name: ("\n".join(found[name]) or None) if name in found else None for name in SECTIONS}
-
-
-def _date_line(text: str) -> date | None:
-    match = _POSTED.match(text) or _SLASH_DATE.match(text)
-    if match:
-        return _make_date(match.group(3), match.group(1), match.group(2))
-    match = _LONG_DATE.match(text)
-    if match:
-        return _make_date(match.group(3), _MONTHS.get(match.group(1).lower()), match.group(2))
-    return None
-
-
-def _make_date(year: object, month: object, day: object) -> date | None:
-    if month is None:
-        return None
-    try:
-        parsed = date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-    return parsed if 1900 <= parsed.year <= 2100 else None
 
 
 def _clean(value: object, field: str, max_chars: int = 2000) -> str | None:

@@ -72,8 +72,6 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-# The prolog up to the document type declaration: XML declaration, comments, PIs, whitespace.
-_DOCTYPE = re.compile(rb"\A(\s*(?:<\?xml[^>]*\?>)?(?:\s|<!--.*?-->|<\?.*?\?>)*)<!DOCTYPE\b", re.I | re.S)
 _DOCTYPE_EXTERNAL = re.compile(
     rb"<!DOCTYPE\s+[^\s\[>]+(?:\s+(?:SYSTEM\s+(?:\"[^\"]*\"|'[^']*')|"
     rb"PUBLIC\s+(?:\"[^\"]*\"|'[^']*')\s+(?:\"[^\"]*\"|'[^']*')))?\s*>",
@@ -81,8 +79,10 @@ _DOCTYPE_EXTERNAL = re.compile(
 )
 _XML_ENCODING = re.compile(rb"\A(<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2", re.I)
 _FIRST_TAG = re.compile(rb"<\s*([A-Za-z][\w:.-]*)")
-_HTMLISH = re.compile(r"<\s*/?\s*(?:p|br|a|div|span|strong|b|em|i|ul|ol|li|img|h[1-6]|table)\b[^>]*>", re.I)
-_ESCAPED_HTMLISH = re.compile(r"&lt;\s*/?\s*(?:p|br|a|div|span|strong|b|em|i|ul|ol|li|h[1-6])\b", re.I)
+# Any start or end tag (a letter right after "<", so "a < b" and "<5 mg" stay text); escaped
+# once more than the feed format asks for, it reads "&lt;p&gt;".
+_HTMLISH = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*(?:\s[^<>]*)?/?\s*>")
+_ESCAPED_HTMLISH = re.compile(r"&lt;\s*/?\s*[A-Za-z][\w:-]*(?:\s[^<>&]*)?/?\s*&gt;")
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 _FEED_ROOTS = {"rss", "feed", "rdf:rdf", "rdf", "channel"}
 _TOLERATED = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -131,22 +131,25 @@ def parse_feed(data: bytes, url: str) -> Feed:
 
 
 def _entry(raw, base: str) -> FeedEntry:
-    link = raw.get("link") or (raw.get("id") if raw.get("guidislink") else None)
+    # dict.get on the keys feedparser stores, not FeedParserDict.get: that one maps aliases on
+    # every call (a tenth of the parse), and its fallback between the two date keys is deprecated
+    get = dict.get
+    guid = get(raw, "id")
+    link = get(raw, "link") or (guid if get(raw, "guidislink") else None)
     if not link:
         raise ValueError("no link")
-    link = canonical_url(_absolute(link, base))
     return FeedEntry(
-        link=link,
-        title=_text(raw.get("title"), "title", MAX_TITLE_CHARS),
-        summary=_text(raw.get("summary"), "summary", MAX_SUMMARY_CHARS),
-        # dict.get, not FeedParserDict's: its fallback between the two keys is deprecated
-        published_at=_when(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")),
-        guid=clean(raw.get("id"), field="guid", max_chars=MAX_TITLE_CHARS) if raw.get("id") else None,
+        link=canonical_url(_absolute(link, base)),
+        title=_text(get(raw, "title"), "title", MAX_TITLE_CHARS),
+        summary=_text(get(raw, "summary"), "summary", MAX_SUMMARY_CHARS),
+        published_at=_when(get(raw, "published_parsed") or get(raw, "updated_parsed")),
+        guid=clean(guid, field="guid", max_chars=MAX_TITLE_CHARS) if guid else None,
     )
 
 
 def _absolute(link: str, base: str) -> str:
-    return urljoin(base, link.strip())
+    link = link.strip()
+    return link if link.startswith(("https://", "http://")) else urljoin(base, link)
 
 
 def _when(parsed) -> datetime | None:
@@ -204,10 +207,9 @@ def _as_utf8(data: bytes) -> bytes:
 
 
 def _screen_doctype(data: bytes) -> bytes:
-    match = _DOCTYPE.match(data)
-    if match is None:
+    start = _prolog_doctype(data)
+    if start is None:
         return data
-    start = match.start(0) + len(match.group(1))
     external = _DOCTYPE_EXTERNAL.match(data, start)
     if external is None:  # an internal subset: entity declarations, parameter entities
         raise FeedError("feed declares a DTD with an internal subset (entities are refused)")
@@ -241,6 +243,27 @@ def _first_element(data: bytes) -> str | None:
     position = _prolog_end(data)
     match = _FIRST_TAG.match(data, position) if position < len(data) else None
     return match.group(1).decode("ascii", "replace").lower() if match else None
+
+
+def _prolog_doctype(data: bytes) -> int | None:
+    """Where a document type declaration starts in the prolog, if one does. A linear scan: a
+    regex with a lazy comment inside a repeated group backtracks exponentially on many comments."""
+    position = 0
+    while True:
+        position = data.find(b"<", position)
+        if position == -1 or data[position + 1 : position + 2] not in (b"!", b"?"):
+            return None
+        if data[position : position + 9].upper() == b"<!DOCTYPE":
+            return position
+        if data.startswith(b"<!--", position):
+            end, skip = data.find(b"-->", position + 4), 3
+        elif data.startswith(b"<?", position):
+            end, skip = data.find(b"?>", position + 2), 2
+        else:
+            end, skip = data.find(b">", position + 2), 1
+        if end == -1:
+            return None
+        position = end + skip
 
 
 def _prolog_end(data: bytes) -> int:

@@ -25,7 +25,7 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024
 # C0 controls other than tab, LF, FF and CR: never text. (In UTF-8 these bytes only ever stand for
 # themselves, so deleting them cannot break a character.)
 _C0_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
-_HTML_END = re.compile(rb"</html\s*>(?:\s|<!--.*?-->)*\Z", re.I | re.S)
+_HTML_END = re.compile(rb"</html\s*>\Z", re.I)
 _HTML_END_WINDOW = 4096
 
 BLOCK_TAGS = frozenset(
@@ -79,12 +79,25 @@ def parse_page(html: bytes, what: str) -> tuple[etree._Element, bytes]:
         raise SourceFailure(f"{what} is not parseable HTML: {str(exc)[:200]}") from None
     if root is None:
         raise SourceFailure(f"{what} is not parseable HTML")
+    if any("Excessive depth" in entry.message for entry in parser.error_log):
+        # libxml2 stops reading at its depth limit and drops the rest without failing: the text
+        # would be silently cut, so the page is refused instead
+        raise SourceFailure(f"{what} nests elements deeper than the parser reads (256 levels)")
     return root, data
 
 
 def ends_complete(data: bytes) -> bool:
-    """Whether the page's bytes end with `</html>` (trailing whitespace and comments allowed)."""
-    return bool(_HTML_END.search(data[-_HTML_END_WINDOW:]))
+    """Whether the page's bytes end with `</html>` (trailing whitespace and comments allowed).
+
+    Comments are peeled off the end one at a time, not matched by one regex: a regex with a lazy
+    comment inside a repeated group backtracks exponentially on many comments and junk after."""
+    tail = data[-_HTML_END_WINDOW:].rstrip()
+    while tail.endswith(b"-->"):
+        opened = tail.rfind(b"<!--")
+        if opened == -1:
+            return False
+        tail = tail[:opened].rstrip()
+    return bool(_HTML_END.search(tail))
 
 
 def blocks(root: etree._Element, skip: frozenset = frozenset()) -> list[str]:

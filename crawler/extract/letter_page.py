@@ -47,6 +47,7 @@ from crawler.extract.html import (
     parse_page,
     refuse_block_page,
 )
+from crawler.normalize.dates import MONTHS, date_line, make_date
 from crawler.normalize.letters import letter_url, marcs_cms_number
 from crawler.normalize.offices import canonical_office
 from crawler.normalize.text import clean
@@ -65,17 +66,6 @@ _LETTER_TITLE = re.compile(
 )
 _H1_MARCS = re.compile(r"\s*\bMARCS[\s-]*CMS\b.*$", re.I | re.S)
 _MARCS_NUMBER = re.compile(r"\bMARCS[\s-]*CMS\s*#?\s*(\d{4,9})\b", re.I)
-_MONTH_NAMES = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-)  # fmt: skip
-_MONTHS = {
-    **{name: number for number, name in enumerate(_MONTH_NAMES, 1)},
-    **{name[:3]: number for number, name in enumerate(_MONTH_NAMES, 1)},
-    "sept": 9,
-}
-_LONG_DATE = re.compile(r"^(?:date:\s*)?([a-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})$", re.I)
-_SLASH_DATE = re.compile(r"^(?:date:\s*)?(\d{1,2})/(\d{1,2})/(\d{4})$", re.I)
 _ANY_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b|\b([a-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b", re.I)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _REFERENCE_LINE = re.compile(
@@ -222,9 +212,9 @@ def parse_letter_page(html: bytes, url: str) -> LetterPage:
         marcs = _MARCS_NUMBER.search(h1_text)
         cms = marcs.group(1) if marcs else None
 
-    letter_date = next((d for d in map(_date_line, head) if d), None)
+    letter_date = next((d for d in map(date_line, head) if d), None)
     if letter_date is None and title_match:
-        letter_date = _date_line(title_match.group("date"))
+        letter_date = date_line(title_match.group("date"))
 
     recipient = _recipient(fields.get("recipient", []))
     office_raw = _office(fields.get("office", []))
@@ -478,30 +468,9 @@ def _letter_head(paragraphs: list[str]) -> list[str]:
     return head
 
 
-def _date_line(text: str) -> date | None:
-    text = text.strip()
-    match = _LONG_DATE.match(text)
-    if match:
-        return _make_date(match.group(3), _MONTHS.get(match.group(1).lower()), match.group(2))
-    match = _SLASH_DATE.match(text)
-    if match:
-        return _make_date(match.group(3), match.group(1), match.group(2))
-    return None
-
-
-def _make_date(year: object, month: object, day: object) -> date | None:
-    if month is None:
-        return None
-    try:
-        parsed = date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-    return parsed if 1900 <= parsed.year <= 2100 else None
-
-
 def _body_reference(head: list[str]) -> str | None:
     for line in head:
-        if len(line) > 60 or _date_line(line):
+        if len(line) > 60 or date_line(line):
             continue
         match = _REFERENCE_LINE.match(line)
         if match:
@@ -582,9 +551,9 @@ def _safe_link(href: str, base: str) -> str | None:
 def _find_date(text: str) -> date | None:
     for match in _ANY_DATE.finditer(text or ""):
         if match.group(1):
-            found = _make_date(match.group(3), match.group(1), match.group(2))
+            found = make_date(match.group(3), match.group(1), match.group(2))
         else:
-            found = _make_date(match.group(6), _MONTHS.get(match.group(4).lower()), match.group(5))
+            found = make_date(match.group(6), MONTHS.get(match.group(4).lower()), match.group(5))
         if found:
             return found
     return None
@@ -594,7 +563,7 @@ def _time_date(el: etree._Element) -> date | None:
     for time in _X_TIME(el):
         match = _ISO_DATE.match(time.get("datetime", "").strip())
         if match:
-            found = _make_date(*match.groups())
+            found = make_date(*match.groups())
             if found:
                 return found
     return None

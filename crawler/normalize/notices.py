@@ -54,42 +54,38 @@ def notice_record(
     link_title = next((text for _, text in links if text), None)
     summary = next((e.summary for _, e in entries if e.summary), None)
     published = [e.published_at for _, e in entries if e.published_at is not None]
-    sources = sorted({feed for feed, _ in entries} | {index for index, _ in links}) or None
-    base = NoticeRecord(
-        url=url,
-        summary=summary,
-        published_at=min(published) if published else None,
-        notice_type=notice_type(url),
-        feeds=sources,
-    )
-    if page is None:
-        if page_stored:
-            return base
-        title = feed_title or link_title
-        return _with_tags(base, title=title, text=f"{title or ''}\n\n{summary or ''}")
-    fields = {
-        "title": page.title or feed_title or link_title,
-        "posted_date": page.posted_date,
-        "audience": page.audience,
-        "issue": page.issue,
-        "background": page.background,
-        "recommendation": page.recommendation,
-        "body_text": page.body_text,
-        "content_hash": page.content_hash,
-        "page_fetched_at": fetched_at,
+    common = {
+        "url": url,
+        "summary": summary,
+        "published_at": min(published) if published else None,
+        "notice_type": notice_type(url),
+        "feeds": sorted({feed for feed, _ in entries} | {index for index, _ in links}) or None,
     }
-    record = NoticeRecord(**{**base.__dict__, **fields})
-    return _with_tags(record, text=f"{fields['title'] or ''}\n\n{page.body_text}")
-
-
-def _with_tags(record: NoticeRecord, *, text: str, **fields) -> NoticeRecord:
-    tags = tag_text(text)
+    if page is None:
+        if page_stored:  # the stored page's title, text and tags stand
+            return NoticeRecord(**common)
+        title = feed_title or link_title
+        return NoticeRecord(**common, title=title, **_tags(f"{title or ''}\n\n{summary or ''}"))
+    title = page.title or feed_title or link_title
     return NoticeRecord(
-        **{
-            **record.__dict__,
-            **fields,
-            "tags": [tag.tag for tag in tags],
-            "tag_phrases": {tag.tag: list(tag.phrases) for tag in tags},
-            "product_names": list(product_names(text)),
-        }
+        **common,
+        title=title,
+        posted_date=page.posted_date,
+        audience=page.audience,
+        issue=page.issue,
+        background=page.background,
+        recommendation=page.recommendation,
+        body_text=page.body_text,
+        content_hash=page.content_hash,
+        page_fetched_at=fetched_at,
+        **_tags(f"{title or ''}\n\n{page.body_text}"),
     )
+
+
+def _tags(text: str) -> dict:
+    tags = tag_text(text)
+    return {
+        "tags": [tag.tag for tag in tags],
+        "tag_phrases": {tag.tag: list(tag.phrases) for tag in tags},
+        "product_names": list(product_names(text)),
+    }

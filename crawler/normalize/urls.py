@@ -15,6 +15,7 @@ Anything that is not an absolute http(s) URL with a host is a ValueError naming 
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -43,8 +44,20 @@ TRACKING_PARAMETERS = frozenset(
 TRACKING_PAIRS = frozenset({("source", "govdelivery")})
 TRACKING_PREFIXES = ("utm_",)
 
+# Paths and queries made only of characters that percent-encoding normalization leaves alone.
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9\-._~/]*$")
+_PLAIN_QUERY = re.compile(r"^[A-Za-z0-9\-._~=&]*$")
+
 #: Hosts that are another name of one site.
 HOST_ALIASES = {"fda.gov": "www.fda.gov"}
+_ALIAS_PREFIXES = tuple(f"https://{alias}/" for alias in HOST_ALIASES) + tuple(
+    f"https://{alias}" for alias in HOST_ALIASES
+)
+# https, a lower-case host without port or trailing dot, plain path segments (no "." or ".."),
+# no trailing slash (the root alone excepted), no query, no fragment: canonical as it stands.
+_ALREADY_CANONICAL = re.compile(
+    r"^https://[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/|(?:/(?!\.\.?(?:/|$))[A-Za-z0-9\-._~]+)+)$"
+)
 
 
 def canonical_url(url: str) -> str:
@@ -52,6 +65,8 @@ def canonical_url(url: str) -> str:
     if not isinstance(url, str):
         raise ValueError(f"not a URL: {url!r}")
     text = url.strip()
+    if len(text) <= MAX_URL_CHARS and _ALREADY_CANONICAL.match(text) and not text.startswith(_ALIAS_PREFIXES):
+        return text  # the common case in FDA's feeds: nothing to change
     shown = text[:120]
     if len(text) > MAX_URL_CHARS:
         raise ValueError(f"URL is longer than {MAX_URL_CHARS} characters: {shown!r}...")
@@ -80,8 +95,11 @@ def canonical_url(url: str) -> str:
             if not _tracking(name, value)
         )
     )
-    # w3lib normalizes percent-encoding (and sorts the query again, which is harmless)
-    return canonicalize_url(urlunsplit(("https", host, path, query, "")), keep_fragments=False)
+    url = urlunsplit(("https", host, path, query, ""))
+    if _PLAIN_PATH.match(path) and _PLAIN_QUERY.match(query) and host.isascii():
+        return url  # nothing for w3lib to normalize: it would return the same string
+    # w3lib normalizes percent-encoding and IDNA hosts (and sorts the query again: harmless)
+    return canonicalize_url(url, keep_fragments=False)
 
 
 def _path(path: str) -> str:

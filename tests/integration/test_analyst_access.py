@@ -67,4 +67,10 @@ def test_demo_runs_offline_from_a_fresh_store(tmp_path):
     assert "fda_warning_letters: run #4 ok: 9 new, 3 changed, 0 unchanged" in out
     assert "warning_letters       289" in out
     assert 'Kimera Labs, Inc.: ["exosome"]; products ["XoGlo", "XoGlo Pro"' in out
+    # the replayed safety feeds: 13 notices, one of them in two feeds; a second crawl adds nothing
+    assert "fda_notices: run #5 ok: 13 new, 0 changed, 0 unchanged" in out
+    assert "fda_notices: run #6 ok: 0 new, 0 changed, 13 unchanged" in out
+    assert "notices                13" in out
+    assert "Public Safety Notification on Exosome Products" in out
+    assert "carried by 2: biologics, medwatch" in out
     assert (demo / "out" / "exowatch.db").is_file()

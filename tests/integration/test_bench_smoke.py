@@ -46,3 +46,9 @@ def test_bench_letters_runs_small_and_prints_a_ratio():
     out = run_bench("letters.py", EXOWATCH_BENCH_LETTERS="40", EXOWATCH_BENCH_ROUNDS="1")
     assert "40 letters from the real listing" in out
     assert "ratio: " in out
+
+
+def test_bench_notices_runs_small_and_prints_ratios():
+    out = run_bench("notices.py", EXOWATCH_BENCH_ITEMS="20", EXOWATCH_BENCH_ROUNDS="2")
+    assert "20-item feed" in out
+    assert "ratio first crawl: " in out and "ratio re-crawl: " in out

@@ -75,3 +75,21 @@ def test_fetch_url_sends_fda_pages_to_the_configured_origin_and_back():
     assert site_url(fetched, "http://127.0.0.1:5555") == ALERT
     assert fetch_url("https://www.example.org/x", "http://127.0.0.1:5555") == "https://www.example.org/x"
     assert fetch_url(ALERT, "https://www.fda.gov") == ALERT
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        ALERT,
+        "https://www.fda.gov/",
+        "https://www.example.org/a/b.c/d~e_f-g",
+        "https://fda.gov/x",
+        "https://www.fda.gov/a/./b",
+        "https://www.fda.gov/a/../b",
+        "https://www.fda.gov/a/..b",
+        "https://xn--bcher-kva.example/a",
+    ],
+)
+def test_the_fast_path_agrees_with_the_full_normalization(url):
+    """A fragment forces the full path (urlsplit, w3lib); the answer must be the same."""
+    assert canonical_url(url) == canonical_url(url + "#fragment")
