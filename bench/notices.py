@@ -57,7 +57,7 @@ def build_feed(items: int) -> bytes:
         description = (
             f"<p>{escape(row['company'])} received a letter from {escape(row['issuing_office'])} "
             f"about {escape(row['subject'])}.</p><p>Consumers who have questions may contact the "
-            f"company; report adverse events to FDA's <a href=\"/safety/medwatch\">MedWatch</a>.</p>"
+            f'company; report adverse events to FDA\'s <a href="/safety/medwatch">MedWatch</a>.</p>'
         )
         link = f"https://www.fda.gov/safety/recalls-market-withdrawals-safety-alerts/{slug}"
         entries.append(
