@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crawler.extract.alert_page import AlertPage
+from crawler.extract.clinic_page import ClinicPage
 from crawler.extract.feed import FeedEntry
 from crawler.extract.letter_page import LetterPage
+from crawler.extract.listings import ListingEntry
 from crawler.normalize.letters import ListingRow
 
 
@@ -47,3 +49,31 @@ class NoticePageItem:
     """A notice's own page, extracted."""
 
     page: AlertPage
+
+
+@dataclass(frozen=True)
+class ListingEntriesItem:
+    """The clinic entries of one listing page (or one list file)."""
+
+    source: str
+    entries: tuple[ListingEntry, ...]
+    country: str | None = None  # the source's country for entries that do not say
+
+
+@dataclass(frozen=True)
+class ClinicPageItem:
+    """A clinic page as fetched and extracted, with what is needed to ask for it again."""
+
+    clinic_key: str
+    page: ClinicPage
+    html: bytes
+    etag: str | None
+    last_modified: str | None
+    links: tuple[tuple[str, str], ...]  # the treatment links it led to
+
+
+@dataclass(frozen=True)
+class PageCheckedItem:
+    """A stored page asked for again and answered 304 Not Modified."""
+
+    url: str

@@ -232,3 +232,22 @@ class CountingHttpCompressionMiddleware(HttpCompressionMiddleware):
         if self.stats is not None:
             self.stats.inc_value("sizelimit/cut")
             self.stats.inc_value(f"sizelimit/cut/{how}")
+
+
+class ProxyMiddleware:
+    """Sends every request through `[crawl] proxy` when one is configured (EXOWATCH_PROXY).
+
+    Runs before Scrapy's HttpProxyMiddleware (750), which then speaks to the proxy. The URL gate
+    has judged the target URL already; the proxy itself must be allow-listed to be connected to.
+    """
+
+    def __init__(self, proxy: str) -> None:
+        self.proxy = proxy
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.settings.get("EXOWATCH_PROXY") or "")
+
+    def process_request(self, request: Request) -> None:
+        if self.proxy and "proxy" not in request.meta:
+            request.meta["proxy"] = self.proxy

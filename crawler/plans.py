@@ -7,7 +7,8 @@ crawl child before the reactor starts, and handed to the spider as arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from db.store import Store
@@ -18,6 +19,7 @@ from monitor.config import Config
 class CrawlPlan:
     spider_kwargs: dict[str, Any]
     pipeline: str  # the store pipeline's import path
+    settings: dict[str, Any] = field(default_factory=dict)  # this crawl's own Scrapy settings
 
 
 def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) -> CrawlPlan:
@@ -46,5 +48,30 @@ def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) ->
                 "known": store.notice_page_states(),
             },
             pipeline="crawler.pipelines.notice_store.NoticeStorePipeline",
+        )
+    if spider_name == "clinic_listings":
+        return CrawlPlan(
+            spider_kwargs={
+                "sources": config.sources.clinic_listings,
+                "base_dir": str(Path(config.source).parent) if Path(config.source).is_file() else ".",
+            },
+            pipeline="crawler.pipelines.clinic_store.ClinicListingsPipeline",
+        )
+    if spider_name == "clinic_sites":
+        source = config.sources.clinic_sites
+        return CrawlPlan(
+            spider_kwargs={
+                "sites": store.clinic_sites(),
+                "states": store.page_states(),
+                "depth": source.depth,
+                "pages_per_site": source.pages_per_site,
+                "recheck_after_hours": 0.0 if full else source.recheck_after_hours,
+            },
+            pipeline="crawler.pipelines.clinic_store.ClinicPagesPipeline",
+            settings={
+                "EXOWATCH_SNAPSHOT_RETENTION_DAYS": source.snapshot_retention_days,
+                # many sites side by side, each one request at a time ([crawl] requests_per_site)
+                "CONCURRENT_REQUESTS": 32,
+            },
         )
     raise KeyError(spider_name)

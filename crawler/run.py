@@ -76,6 +76,8 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
             "DOWNLOAD_DELAY": config.crawl.download_delay_seconds,
             "AUTOTHROTTLE_ENABLED": config.crawl.autothrottle,
             "CONCURRENT_REQUESTS_PER_DOMAIN": config.crawl.requests_per_site,
+            "EXOWATCH_PROXY": config.crawl.proxy,
+            **plan.settings,
         },
     )
     process = CrawlerProcess(settings)

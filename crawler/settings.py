@@ -52,6 +52,7 @@ BASE_SETTINGS: dict[str, Any] = {
         "crawler.middlewares.StrictRobotsTxtMiddleware": 100,
         f"{_SCRAPY_DMW}.httpcompression.HttpCompressionMiddleware": None,
         "crawler.middlewares.CountingHttpCompressionMiddleware": 590,
+        "crawler.middlewares.ProxyMiddleware": 700,
     },
     "TWISTED_DNS_RESOLVER": "crawler.middlewares.GatedResolver",
     "DNS_TIMEOUT": 15,

@@ -10,9 +10,10 @@ their well-known names) are refused always, even when allow-listed.
 An IP literal in the URL is checked without DNS, including the legacy IPv4 spellings that
 ``inet_aton`` and browsers accept (``127.1``, ``0x7f.0.0.1``, ``2130706433``).
 
-Allow-listed hosts bypass the address check: an entry is a host name or IP (any port) or
-``host:port`` (that port only; ``[v6]:port`` for IPv6), compared case-insensitively, a trailing dot
-ignored. Tests and the demo allow-list their loopback replay server this way.
+Allow-listed hosts bypass the address check: an entry is a host name or IP (any port),
+``host:port`` (that port only; ``[v6]:port`` for IPv6), or ``*.name`` (every host under ``name``,
+e.g. ``*.example`` for a replayed web of reserved names), compared case-insensitively, a trailing
+dot ignored. Tests and the demo allow-list their loopback replay server this way.
 
 ``UrlGate.check`` may block on DNS; ``UrlGate.precheck`` never does and answers ``None`` when only
 DNS can decide, so a caller in an event loop can run ``check`` in a thread just for those.
@@ -171,7 +172,14 @@ class UrlGate:
     def __init__(self, allow_hosts: Iterable[str] = frozenset(), resolver: Resolver = resolve_host):
         self._any_port: set[str] = set()
         self._host_ports: set[tuple[str, int]] = set()
+        self._suffixes: set[str] = set()  # "*.example": every host under it, any port
         for entry in allow_hosts:
+            if entry.strip().startswith("*."):
+                suffix = _normalize_host(entry.strip()[1:])
+                if not re.fullmatch(r"(?:\.[a-z0-9-]+)+", suffix):
+                    raise ValueError(f"bad allow_hosts wildcard {entry!r} (write *.name, e.g. *.example)")
+                self._suffixes.add(suffix)
+                continue
             host, port = _parse_allow_entry(entry)
             if port is None:
                 self._any_port.add(host)
@@ -183,6 +191,8 @@ class UrlGate:
         """Whether `host` is allow-listed: on `port`, or on any port when `port` is None."""
         host = _normalize_host(host)
         if host in self._any_port:
+            return True
+        if self._suffixes and any(host.endswith(suffix) for suffix in self._suffixes):
             return True
         if port is None:
             return any(h == host for h, _ in self._host_ports)

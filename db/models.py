@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -128,9 +129,19 @@ class Clinic(Tracked, Base):
     clinic_key: Mapped[str] = mapped_column(String(400), unique=True)
     name: Mapped[str | None] = mapped_column(Text)
     domain: Mapped[str | None] = mapped_column(String(255), index=True)
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
     postcode: Mapped[str | None] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(String(2))
+    # migration 0004
+    website: Mapped[str | None] = mapped_column(Text)
+    street: Mapped[str | None] = mapped_column(Text)
+    locality: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    listings: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    names: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Page(Tracked, Base):
@@ -143,6 +154,30 @@ class Page(Tracked, Base):
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"), index=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # migration 0004
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(Text)
+    links: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PageSnapshot(Base):
+    """The raw HTML of a page as fetched when its text changed: the evidence behind a flag."""
+
+    __tablename__ = "page_snapshots"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    encoding: Mapped[str | None] = mapped_column(Text)
+    html_gzip: Mapped[bytes] = mapped_column(LargeBinary)
+    html_bytes: Mapped[int] = mapped_column(Integer)
 
 
 class Flag(Base):

@@ -80,3 +80,50 @@ NOTICE_EVENT_FIELDS = frozenset({"title", "content_hash"})
 NOTICE_QUIET_FIELDS = frozenset({"body_text", "summary", "audience", "issue", "background", "recommendation"})
 NOTICE_UNTRACKED_FIELDS = frozenset({"page_fetched_at"})
 NOTICE_UNION_FIELDS = frozenset({"feeds"})
+
+
+@dataclass(frozen=True)
+class ClinicRecord:
+    """One clinic as the listings show it, resolved to one key (crawler.normalize.clinics)."""
+
+    clinic_key: str  # registrable domain; else "tel:+E164"; else "name:<name key>|<postcode>"
+    name: str | None = None
+    domain: str | None = None
+    website: str | None = None
+    phone: str | None = None  # E.164
+    street: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2
+    latitude: float | None = None
+    longitude: float | None = None
+    listings: list[str] | None = None  # the listing sources that carry it; a union, never shrinks
+    names: list[str] | None = None  # every name it is listed under; a union
+
+
+CLINIC_UNION_FIELDS = frozenset({"listings", "names"})
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """One clinic page as fetched: its extracted text and what is needed to ask for it again."""
+
+    url: str  # canonical
+    clinic_id: int | None = None
+    title: str | None = None
+    text: str | None = None
+    content_hash: str | None = None
+    lang: str | None = None
+    encoding: str | None = None
+    links: list[list[str]] | None = None  # the treatment links it led to: [[url, anchor], ...]
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime | None = None
+    checked_at: datetime | None = None
+
+
+#: A page is news when its text changes; validators and times are bookkeeping.
+PAGE_EVENT_FIELDS = frozenset({"content_hash"})
+PAGE_QUIET_FIELDS = frozenset({"text", "links"})
+PAGE_UNTRACKED_FIELDS = frozenset({"etag", "last_modified", "fetched_at", "checked_at", "encoding"})

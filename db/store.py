@@ -12,6 +12,7 @@ The batched statements are built here and run through db.bulk, the driver's own 
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,8 +42,9 @@ from sqlalchemy.engine import Dialect
 
 from db.bulk import BulkStatement
 from db.engine import WRITE_OPTION, describe_url, json_dumps, make_engine
-from db.models import Base, CrawlRun, Event, Notice, WarningLetter
+from db.models import Base, Clinic, CrawlRun, Event, Notice, Page, PageSnapshot, WarningLetter
 from db.records import (
+    CLINIC_UNION_FIELDS,
     LETTER_LIFECYCLE_FIELDS,
     LETTER_QUIET_FIELDS,
     LETTER_UNTRACKED_FIELDS,
@@ -50,8 +52,13 @@ from db.records import (
     NOTICE_QUIET_FIELDS,
     NOTICE_UNION_FIELDS,
     NOTICE_UNTRACKED_FIELDS,
+    PAGE_EVENT_FIELDS,
+    PAGE_QUIET_FIELDS,
+    PAGE_UNTRACKED_FIELDS,
+    ClinicRecord,
     LetterRecord,
     NoticeRecord,
+    PageRecord,
 )
 
 # Same constant in every exowatch process: it names "the store's writer" on one database.
@@ -75,6 +82,7 @@ class UpsertReport:
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    announced: list[str] = field(default_factory=list)  # the changed ones with a changed event
 
     @property
     def total(self) -> int:
@@ -90,6 +98,7 @@ class UpsertReport:
         self.new += other.new
         self.changed += other.changed
         self.unchanged += other.unchanged
+        self.announced += other.announced
 
     def counts(self) -> tuple[int, int, int]:
         return len(self.new), len(self.changed), len(self.unchanged)
@@ -192,6 +201,41 @@ NOTICES = _Entity(
     unions=NOTICE_UNION_FIELDS,
     eventful=NOTICE_EVENT_FIELDS,
 )
+
+
+CLINICS = _Entity(
+    table=Clinic.__table__,
+    key="clinic_key",
+    fields=tuple(f.name for f in dataclasses.fields(ClinicRecord)),
+    subject_type="clinic",
+    new_kind="clinic.new",
+    changed_kind="clinic.updated",
+    headline=("name", "domain", "website", "phone", "country", "listings"),
+    json_fields=frozenset({"listings", "names"}),
+    unions=CLINIC_UNION_FIELDS,
+    eventful=frozenset(),  # what listings add to a clinic is stored, not announced
+)
+PAGES = _Entity(
+    table=Page.__table__,
+    key="url",
+    fields=tuple(f.name for f in dataclasses.fields(PageRecord)),
+    subject_type="page",
+    new_kind="page.new",
+    changed_kind="page.changed",
+    headline=("url", "clinic_id", "title", "content_hash"),
+    quiet=PAGE_QUIET_FIELDS,
+    untracked=PAGE_UNTRACKED_FIELDS,
+    json_fields=frozenset({"links"}),
+    eventful=PAGE_EVENT_FIELDS,
+)
+
+
+@dataclass
+class PageWriteReport:
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # the text changed: page.changed
+    unchanged: list[str] = field(default_factory=list)
+    snapshots: int = 0
 
 
 class Store:
@@ -307,6 +351,162 @@ class Store:
         overwrite = frozenset(NOTICES.fields)
         return self._upsert(NOTICES, rows, source=source, overwrite=overwrite, progress=progress)
 
+    # -- clinics and their pages ---------------------------------------------------------------
+
+    def upsert_clinics(
+        self, clinics: Iterable[ClinicRecord], *, source: str, seen_at: datetime
+    ) -> UpsertReport:
+        """Store clinics once each (`clinic.new` for a new one). Listings only fill what the store
+        lacks; `listings` and `names` grow. `last_seen_at` is set on every clinic seen."""
+        records = list(clinics)
+        report = self._upsert(CLINICS, (vars(c) for c in records), source=source, overwrite=frozenset())
+        table = Clinic.__table__
+        keys = [c.clinic_key for c in records]
+        with self._write() as connection:
+            for start in range(0, len(keys), _READ_CHUNK):
+                chunk = keys[start : start + _READ_CHUNK]
+                connection.execute(
+                    table.update()
+                    .where(_key_in(connection, table.c.clinic_key, chunk))
+                    .values(last_seen_at=seen_at)
+                )
+        return report
+
+    def clinics_for_matching(self) -> list[Mapping[str, Any]]:
+        """Every clinic's key, domain, phone, names and postcode: what a listing entry is matched on."""
+        table = Clinic.__table__
+        columns = [
+            table.c[n]
+            for n in ("clinic_key", "domain", "website", "phone", "name", "names", "postcode", "country")
+        ]
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(select(*columns))]
+
+    def clinic_sites(self) -> list[tuple[str, str]]:
+        """(clinic_key, website) of every clinic with a website, in key order."""
+        table = Clinic.__table__
+        query = (
+            select(table.c.clinic_key, table.c.website)
+            .where(table.c.website.is_not(None))
+            .order_by(table.c.clinic_key)
+        )
+        with self.engine.connect() as connection:
+            return [(key, website) for key, website in connection.execute(query)]
+
+    def page_states(self) -> dict[str, dict[str, Any]]:
+        """url -> validators, last check and the treatment links of every stored page."""
+        table = Page.__table__
+        names = ("url", "etag", "last_modified", "checked_at", "links", "content_hash")
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(*(table.c[n] for n in names)))
+            return {row.url: dict(row._mapping) for row in rows}
+
+    def upsert_pages(
+        self,
+        pages: Sequence[PageRecord],
+        *,
+        clinic_keys: Mapping[str, str],
+        html: Mapping[str, tuple[bytes, str | None]],
+        source: str,
+    ) -> PageWriteReport:
+        """Store fetched pages: `page.new`, or `page.changed` when the text changed, each with a
+        gzip copy of the raw HTML (`page_snapshots`). Validators and fetch times are updated on
+        every page without counting as a change."""
+        now = self.clock()
+        ids = self._clinic_ids(set(clinic_keys.values()))
+        rows = [{**vars(p), "clinic_id": ids.get(clinic_keys.get(p.url, ""), p.clinic_id)} for p in pages]
+        upserted = self._upsert(PAGES, rows, source=source, overwrite=frozenset(PAGES.fields))
+        stored_hashes = {}
+        table = Page.__table__
+        texts_changed = upserted.announced
+        with self._write() as connection:
+            fresh = [*upserted.new, *texts_changed]
+            for start in range(0, len(fresh), _READ_CHUNK):
+                chunk = fresh[start : start + _READ_CHUNK]
+                connection.execute(
+                    table.update().where(_key_in(connection, table.c.url, chunk)).values(changed_at=now)
+                )
+                query = select(table.c.url, table.c.id, table.c.content_hash).where(
+                    _key_in(connection, table.c.url, chunk)
+                )
+                stored_hashes.update({url: (page_id, h) for url, page_id, h in connection.execute(query)})
+            snapshots = [
+                {
+                    "page_id": stored_hashes[url][0],
+                    "fetched_at": now,
+                    "content_hash": stored_hashes[url][1],
+                    "encoding": html[url][1],
+                    "html_gzip": gzip.compress(html[url][0], compresslevel=6, mtime=0),
+                    "html_bytes": len(html[url][0]),
+                }
+                for url in fresh
+                if url in html and stored_hashes.get(url, (None, None))[1]
+            ]
+            if snapshots:
+                connection.execute(insert(PageSnapshot.__table__), snapshots)
+            validators = [
+                {
+                    "u": r["url"],
+                    "e": r["etag"],
+                    "m": r["last_modified"],
+                    "f": r["fetched_at"],
+                    "c": r["checked_at"],
+                }
+                for r in rows
+            ]
+            if validators:
+                connection.execute(
+                    table.update()
+                    .where(table.c.url == bindparam("u"))
+                    .values(
+                        etag=bindparam("e"),
+                        last_modified=bindparam("m"),
+                        fetched_at=bindparam("f"),
+                        checked_at=bindparam("c"),
+                    ),
+                    validators,
+                )
+        changed = set(texts_changed)
+        return PageWriteReport(
+            new=list(upserted.new),
+            changed=[u for u in upserted.changed if u in changed],
+            unchanged=[*upserted.unchanged, *(u for u in upserted.changed if u not in changed)],
+            snapshots=len(snapshots),
+        )
+
+    def mark_pages_checked(self, urls: Sequence[str], at: datetime) -> None:
+        """Pages asked for again and unchanged (304): only their check time moves."""
+        table = Page.__table__
+        with self._write() as connection:
+            for start in range(0, len(urls), _READ_CHUNK):
+                chunk = list(urls[start : start + _READ_CHUNK])
+                connection.execute(
+                    table.update().where(_key_in(connection, table.c.url, chunk)).values(checked_at=at)
+                )
+
+    def prune_snapshots(self, before: datetime) -> int:
+        """Delete snapshots taken before `before`, except each page's newest. Returns how many."""
+        snap = PageSnapshot.__table__
+        newest = select(func.max(snap.c.id)).group_by(snap.c.page_id).scalar_subquery()
+        with self._write() as connection:
+            result = connection.execute(
+                snap.delete().where(snap.c.fetched_at < before, snap.c.id.not_in(newest))
+            )
+            return result.rowcount or 0
+
+    def _clinic_ids(self, keys: set[str]) -> dict[str, int]:
+        table = Clinic.__table__
+        found: dict[str, int] = {}
+        ordered = sorted(k for k in keys if k)
+        with self.engine.connect() as connection:
+            for start in range(0, len(ordered), _READ_CHUNK):
+                chunk = ordered[start : start + _READ_CHUNK]
+                query = select(table.c.clinic_key, table.c.id).where(
+                    _key_in(connection, table.c.clinic_key, chunk)
+                )
+                found.update(dict(connection.execute(query).all()))
+        return found
+
     def notice_page_states(self) -> dict[str, bool]:
         """url -> whether the notice's page text is stored (an incremental crawl fetches the rest)."""
         table = Notice.__table__
@@ -384,6 +584,7 @@ class Store:
                 f: {"changed": True} if f in entity.quiet else {"from": old[f], "to": new_values[f]}
                 for f in changed
             }
+            report.announced.append(key)
         if not inserts and not updates:
             return report
         bulk = self._bulk(connection, entity)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -69,6 +70,9 @@ class CrawlConfig:
     download_delay_seconds: float = 1.0
     autothrottle: bool = True
     requests_per_site: int = 1
+    # Every request through this HTTP proxy ("http://host:port"); empty: direct. The URL gate still
+    # judges every target URL. The tests replay a whole web of clinic sites through one.
+    proxy: str = ""
 
     def __post_init__(self) -> None:
         _require(
@@ -92,6 +96,11 @@ class CrawlConfig:
             "a number of seconds from 0 to 600",
         )
         _require(1 <= self.requests_per_site <= 32, "crawl.requests_per_site", "an integer from 1 to 32")
+        _require(
+            not self.proxy or (self.proxy.startswith("http://") and "@" not in self.proxy),
+            "crawl.proxy",
+            "empty or an http:// proxy URL without credentials",
+        )
 
 
 @dataclass(frozen=True)
@@ -157,12 +166,120 @@ class FdaNoticesSource:
         )
 
 
+LISTING_KINDS = ("schema_org", "locator_json", "html", "url_list")
+LOCATOR_FIELDS = (
+    "name", "website", "phone", "street", "locality", "region", "postcode", "country",
+    "latitude", "longitude",
+)  # fmt: skip
+HTML_FIELDS = ("entry", "name", "website", "phone", "address", "next")
+
+
+@dataclass(frozen=True)
+class ClinicListingSource:
+    """One directory, locator or list of clinics. `kind` says how its entries are read:
+
+    * schema_org: pages with schema.org JSON-LD or microdata businesses (LocalBusiness,
+      MedicalClinic, DaySpa, BeautySalon, ...); the next page by rel=next or `next_param`;
+    * locator_json: a store-locator JSON endpoint; `fields` maps our fields to its keys
+      (`list` names the key of the locations list; `page_count` the key of the number of pages);
+    * html: directory pages read with CSS `selectors` (entry, name, website, phone, address, next);
+    * url_list: a CSV (url[,name,country]) or text file of clinic URLs, `start_urls` are paths.
+    """
+
+    name: str = ""
+    kind: str = "schema_org"
+    start_urls: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+    selectors: dict[str, str] = field(default_factory=dict)
+    next_param: str = ""  # paginate by this query parameter (page=1, 2, ...) when no next link
+    max_pages: int = 50
+    country: str = ""  # ISO 3166 alpha-2 for entries that do not say (phone numbers need it)
+
+    def __post_init__(self) -> None:
+        _require(
+            bool(re.fullmatch(r"[a-z0-9_]{1,40}", self.name)),
+            "sources.clinic_listings.name",
+            "a short name of lower-case letters, digits and _",
+        )
+        _require(
+            self.kind in LISTING_KINDS,
+            f"sources.clinic_listings.{self.name}.kind",
+            f"one of {', '.join(LISTING_KINDS)}",
+        )
+        _require(bool(self.start_urls), f"sources.clinic_listings.{self.name}.start_urls", "a non-empty list")
+        if self.kind != "url_list":
+            _require(
+                all(u.startswith(("https://", "http://")) for u in self.start_urls),
+                f"sources.clinic_listings.{self.name}.start_urls",
+                "a list of http(s) URLs",
+            )
+        unknown = set(self.fields) - {*LOCATOR_FIELDS, "list", "page_count"}
+        _require(
+            not unknown,
+            f"sources.clinic_listings.{self.name}.fields",
+            f"a table of {', '.join((*LOCATOR_FIELDS, 'list', 'page_count'))}",
+        )
+        _require(
+            not set(self.selectors) - set(HTML_FIELDS),
+            f"sources.clinic_listings.{self.name}.selectors",
+            f"a table of {', '.join(HTML_FIELDS)}",
+        )
+        if self.kind == "html":
+            _require(
+                {"entry", "name"} <= set(self.selectors),
+                f"sources.clinic_listings.{self.name}.selectors",
+                "a table with at least entry and name",
+            )
+        _require(
+            1 <= self.max_pages <= 10_000,
+            f"sources.clinic_listings.{self.name}.max_pages",
+            "an integer from 1 to 10000",
+        )
+        _require(
+            not self.country or bool(re.fullmatch(r"[A-Z]{2}", self.country)),
+            f"sources.clinic_listings.{self.name}.country",
+            "an ISO 3166 alpha-2 code such as US",
+        )
+
+
+@dataclass(frozen=True)
+class ClinicSitesSource:
+    """How each clinic's own site is read: shallowly, within a depth and a page budget."""
+
+    depth: int = 2  # links followed from the home page
+    pages_per_site: int = 25
+    recheck_after_hours: float = 20.0  # a page fetched more recently is not asked for again
+    snapshot_retention_days: int = 730  # raw HTML copies kept this long (the newest per page always)
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.depth <= 5, "sources.clinic_sites.depth", "an integer from 0 to 5")
+        _require(
+            1 <= self.pages_per_site <= 500, "sources.clinic_sites.pages_per_site", "an integer from 1 to 500"
+        )
+        _require(
+            math.isfinite(self.recheck_after_hours) and 0 <= self.recheck_after_hours <= 24 * 365,
+            "sources.clinic_sites.recheck_after_hours",
+            "a number of hours from 0 to 8760",
+        )
+        _require(
+            1 <= self.snapshot_retention_days <= 36_500,
+            "sources.clinic_sites.snapshot_retention_days",
+            "an integer from 1 to 36500",
+        )
+
+
 @dataclass(frozen=True)
 class SourcesConfig:
     """Every source's base URL comes from here, so a spider can crawl fda.gov or a local replay."""
 
     fda_warning_letters: FdaWarningLettersSource = field(default_factory=FdaWarningLettersSource)
     fda_notices: FdaNoticesSource = field(default_factory=FdaNoticesSource)
+    clinic_listings: tuple[ClinicListingSource, ...] = ()
+    clinic_sites: ClinicSitesSource = field(default_factory=ClinicSitesSource)
+
+    def __post_init__(self) -> None:
+        names = [source.name for source in self.clinic_listings]
+        _require(len(names) == len(set(names)), "sources.clinic_listings", "listings with distinct names")
 
 
 @dataclass(frozen=True)
@@ -288,6 +405,11 @@ def _coerce(annotation: Any, value: Any, dotted: str, file: Path) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{file}: key '{dotted}' must be a list, got {_kind(value)}")
         return tuple(_coerce(item_type, item, f"{dotted}[{i}]", file) for i, item in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{file}: key '{dotted}' must be a table, got {_kind(value)}")
+        value_type = typing.get_args(annotation)[1]
+        return {str(k): _coerce(value_type, v, f"{dotted}.{k}", file) for k, v in value.items()}
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if annotation is int and isinstance(value, bool):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+import charset_normalizer
 from lxml import etree
 
 from crawler.errors import SourceFailure
@@ -27,6 +28,7 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024
 _C0_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _HTML_END = re.compile(rb"</html\s*>\Z", re.I)
 _HTML_END_WINDOW = 4096
+_DETECT_BYTES = 256 * 1024
 
 BLOCK_TAGS = frozenset(
     "address article aside blockquote caption dd details div dl dt fieldset figcaption figure footer "  # noqa: SIM905
@@ -58,14 +60,21 @@ _X_CONTENT = etree.XPath(
 )
 
 
-def parse_page(html: bytes, what: str) -> tuple[etree._Element, bytes]:
-    """The parsed tree and the cleaned bytes of a page; `what` names the page in every error."""
+def parse_page(html: bytes, what: str, encoding: str | None = None) -> tuple[etree._Element, bytes]:
+    """The parsed tree and the cleaned bytes of a page; `what` names the page in every error.
+
+    Without `encoding` the page is read as UTF-8 (fda.gov's); with one (the encoding the response
+    declared), see `decode_page`."""
     if not isinstance(html, bytes | bytearray | memoryview):
         raise TypeError(f"html must be bytes, not {type(html).__name__}")
     if len(html) > MAX_PAGE_BYTES:
         raise SourceFailure(f"{what} is {len(html)} bytes, over the {MAX_PAGE_BYTES}-byte limit")
     data = bytes(html).translate(None, _C0_BYTES)
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if encoding is None:
+        text = data.decode("utf-8", errors="replace")
+    else:
+        text, _ = decode_page(data, encoding)
+    text = text.lstrip("\ufeff")
     if not text.strip():
         raise SourceFailure(f"{what} is empty")
     # lxml.etree's parser, not lxml.html's: the same libxml2 parse, without a Python element class
@@ -84,6 +93,24 @@ def parse_page(html: bytes, what: str) -> tuple[etree._Element, bytes]:
         # would be silently cut, so the page is refused instead
         raise SourceFailure(f"{what} nests elements deeper than the parser reads (256 levels)")
     return root, data
+
+
+def decode_page(data: bytes, declared: str | None) -> tuple[str, str]:
+    """(text, the encoding it was read with). The declared encoding first, then UTF-8, strictly;
+    when neither reads the bytes (a page that says UTF-8 and is windows-1252), the encoding
+    charset-normalizer finds; as a last resort UTF-8 with replacement characters."""
+    for encoding in dict.fromkeys(e for e in (declared, "utf-8") if e):
+        try:
+            return data.decode(encoding), encoding
+        except (LookupError, UnicodeDecodeError):
+            continue
+    best = charset_normalizer.from_bytes(data[:_DETECT_BYTES]).best()
+    if best is not None:
+        try:
+            return data.decode(best.encoding, errors="replace"), best.encoding
+        except LookupError:
+            pass
+    return data.decode("utf-8", errors="replace"), "utf-8"
 
 
 def ends_complete(data: bytes) -> bool:

@@ -60,8 +60,9 @@ _ALREADY_CANONICAL = re.compile(
 )
 
 
-def canonical_url(url: str) -> str:
-    """The one spelling of `url` used as a key (see the module docstring)."""
+def canonical_url(url: str, *, keep_scheme: bool = False) -> str:
+    """The one spelling of `url` used as a key (see the module docstring). `keep_scheme` keeps
+    http as http: a URL that will be fetched as it is (a clinic's site may not speak https)."""
     if not isinstance(url, str):
         raise ValueError(f"not a URL: {url!r}")
     text = url.strip()
@@ -95,7 +96,10 @@ def canonical_url(url: str) -> str:
             if not _tracking(name, value)
         )
     )
-    url = urlunsplit(("https", host, path, query, ""))
+    scheme = parts.scheme.lower() if keep_scheme else "https"
+    if keep_scheme and port in (80, 443) and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"  # http on 443 or https on 80: then not a default port
+    url = urlunsplit((scheme, host, path, query, ""))
     if _PLAIN_PATH.match(path) and _PLAIN_QUERY.match(query) and host.isascii():
         return url  # nothing for w3lib to normalize: it would return the same string
     # w3lib normalizes percent-encoding and IDNA hosts (and sorts the query again: harmless)

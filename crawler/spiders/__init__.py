@@ -13,7 +13,15 @@ def spider_class(name: str) -> type:
         from crawler.spiders.fda_notices import FdaNoticesSpider
 
         return FdaNoticesSpider
+    if name == "clinic_listings":
+        from crawler.spiders.clinic_listings import ClinicListingsSpider
+
+        return ClinicListingsSpider
+    if name == "clinic_sites":
+        from crawler.spiders.clinic_sites import ClinicSitesSpider
+
+        return ClinicSitesSpider
     raise KeyError(name)
 
 
-SPIDERS = ("fda_warning_letters", "fda_notices")
+SPIDERS = ("fda_warning_letters", "fda_notices", "clinic_listings", "clinic_sites")

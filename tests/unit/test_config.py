@@ -1,3 +1,4 @@
+import typing
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -157,10 +158,48 @@ def test_every_key_is_in_the_shipped_file_and_the_readme():
             else:
                 yield (*prefix, spec.name)
 
+    config_text = (ROOT / "config.toml").read_text(encoding="utf-8")
     for path in keys(Config):
         table, name = ".".join(path[:-1]), path[-1]
+        owner = Config
+        for part in path[:-1]:
+            owner = type(getattr(owner(), part))
+        item = typing.get_args(typing.get_type_hints(owner)[name])
+        if item and dataclasses.is_dataclass(item[0]):
+            # a list of tables ([[sources.clinic_listings]]): documented key by key, shipped as
+            # commented examples (the shipped config crawls no clinic source of its own)
+            array = f"{table}.{name}"
+            assert f"# [[{array}]]" in config_text, f"config.toml shows no commented [[{array}]] example"
+            for inner in dataclasses.fields(item[0]):
+                assert f"`[[{array}]] {inner.name}`" in readme, (
+                    f"README does not document [[{array}]] {inner.name}"
+                )
+            continue
         assert f"`[{table}] {name}`" in readme, f"README does not document [{table}] {name}"
         node = shipped
         for part in path:
             assert part in node, f"config.toml lacks [{table}] {name}"
             node = node[part]
+
+
+def test_the_commented_clinic_listing_examples_are_a_valid_config(tmp_path):
+    """Uncommented, the examples between the markers of config.toml load: one of every kind."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    block = text.split(EXAMPLES_START, 1)[1].split(EXAMPLES_END, 1)[0]
+    lines = [line.strip() for line in block.splitlines()]
+    toml = "\n".join(
+        line[2:] if line.startswith("# ") else "" for line in lines if not line.startswith("# #")
+    )
+    path = tmp_path / "examples.toml"
+    path.write_text(toml, encoding="utf-8")
+    config = load_config(path, env={})
+    assert {source.kind for source in config.sources.clinic_listings} == {
+        "schema_org",
+        "locator_json",
+        "html",
+        "url_list",
+    }
+
+
+EXAMPLES_START = "# --- clinic listing examples"
+EXAMPLES_END = "# --- end of clinic listing examples"

@@ -1,0 +1,170 @@
+"""Extract a clinic's web page: title, visible text without boilerplate, its links. Pure functions.
+
+The text is what a visitor reads as the page's content: scripts, styles, forms, hidden elements,
+navigation, header, footer, cookie and consent banners, sidebars, share buttons and ads are left
+out, and when the page marks its main content (`main`, `article`, `[role=main]`) only that is read.
+Its SHA-256 is the page's `content_hash`, so a rotating ad, a nonce or a changed menu is no change.
+
+Links are read from the whole page (menus are where "Treatments" and "Pricing" live), resolved,
+canonical, with their anchor text. Any encoding: the declared one, else a detected one
+(crawler.extract.html.decode_page); NUL and other control bytes are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from lxml import etree
+
+from crawler.errors import SourceFailure
+from crawler.extract.html import X_TITLE, blocks, parse_page
+from crawler.normalize.text import clean
+from crawler.normalize.urls import canonical_url
+
+MAX_TEXT_CHARS = 1_000_000
+MAX_LINKS = 2000
+MAX_SITEMAP_URLS = 50_000
+
+_BOILERPLATE_TAGS = {"nav", "header", "footer", "aside", "form", "dialog"}
+_BOILERPLATE_ROLES = {
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "search",
+    "dialog",
+    "alertdialog",
+}
+_BOILERPLATE_WORDS = re.compile(
+    r"(?:^|[\s_-])(?:cookie|cookies|consent|gdpr|newsletter|popup|modal|advert|advertisement|ads|ad|promo|"
+    r"social|share|sharing|breadcrumbs?|sidebar|navbar|nav|menu|footer|masthead|skip)(?:$|[\s_-])",
+    re.I,
+)
+_X_CONTENT = etree.XPath("//main | //*[@role='main'] | //article")
+_X_LINKS = etree.XPath("//a[@href]")
+_X_LANG = etree.XPath("string(/html/@lang)")
+
+
+@dataclass(frozen=True)
+class ClinicPage:
+    url: str
+    title: str | None
+    text: str
+    content_hash: str
+    lang: str | None
+    encoding: str | None
+    links: tuple[tuple[str, str], ...]  # (canonical URL, anchor text), http(s) only, in page order
+
+
+def parse_clinic_page(html: bytes, url: str, encoding: str | None = "utf-8") -> ClinicPage:
+    """Parse a fetched page; SourceFailure when it is too large, empty or not HTML at all."""
+    root, _ = parse_page(html, "page", encoding=encoding or "utf-8")
+    title = _title(root)
+    links = tuple(_links(root, url))  # before the boilerplate goes: menus hold the treatment links
+    _drop_boilerplate(root)
+    content = _X_CONTENT(root)
+    scope = max(content, key=_text_length) if content else root.find("body")
+    if scope is None:
+        scope = root
+    lines: list[str] = []
+    for block in blocks(scope):
+        for line in block.split("\n"):
+            text = " ".join(line.split())
+            if text and (not lines or lines[-1] != text):
+                lines.append(text)
+    try:
+        text = (
+            clean("\n".join(lines).replace("\n", "\ue001"), field="page text", max_chars=MAX_TEXT_CHARS) or ""
+        )
+    except ValueError as exc:
+        raise SourceFailure(f"page: {exc}") from None
+    text = text.replace("\ue001", "\n")
+    return ClinicPage(
+        url=canonical_url(url, keep_scheme=True),
+        title=title,
+        text=text,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        lang=clean(_X_LANG(root)[:35], field="lang") if _X_LANG(root) else None,
+        encoding=encoding,
+        links=links,
+    )
+
+
+def sitemap_urls(data: bytes) -> list[str]:
+    """The page URLs a sitemap (or sitemap index) lists; [] for anything that is not one."""
+    if len(data) > 10 * 1024 * 1024 or b"<!DOCTYPE" in data[:2048].upper() or b"<!ENTITY" in data[:4096]:
+        return []
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return []
+    urls = []
+    for loc in root.iter("{*}loc"):
+        text = (loc.text or "").strip()
+        try:
+            urls.append(canonical_url(text))
+        except ValueError:
+            continue
+        if len(urls) >= MAX_SITEMAP_URLS:
+            break
+    return urls
+
+
+def _title(root: etree._Element) -> str | None:
+    try:
+        return clean(X_TITLE(root)[:2000], field="title") or None
+    except ValueError:
+        return None
+
+
+def _drop_boilerplate(root: etree._Element) -> None:
+    doomed = []
+    for el in root.iter(etree.Element):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _BOILERPLATE_TAGS or el.get("role") in _BOILERPLATE_ROLES:
+            doomed.append(el)
+            continue
+        marker = f"{el.get('id') or ''} {el.get('class') or ''}"
+        if (
+            marker.strip()
+            and tag not in ("html", "body", "main", "article")
+            and _BOILERPLATE_WORDS.search(marker)
+        ):
+            doomed.append(el)
+    for el in doomed:
+        parent = el.getparent()
+        if parent is not None:
+            tail = el.tail
+            parent.remove(el)
+            if tail and tail.strip():  # keep the text that followed the removed element
+                previous = parent[-1] if len(parent) else None
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+
+
+def _text_length(el: etree._Element) -> int:
+    return sum(len(b) for b in blocks(el))
+
+
+def _links(root: etree._Element, base: str) -> list[tuple[str, str]]:
+    found: dict[str, str] = {}
+    for link in _X_LINKS(root):
+        href = (link.get("href") or "").strip()
+        if not href or href.startswith(("#", "mailto:", "tel:", "javascript:", "data:")) or len(href) > 2000:
+            continue
+        try:
+            target = canonical_url(urljoin(base, href), keep_scheme=True)
+        except ValueError:
+            continue
+        anchor = " ".join(" ".join(blocks(link)).split())[:300]
+        if target not in found or (anchor and not found[target]):
+            found[target] = anchor
+        if len(found) >= MAX_LINKS:
+            break
+    return list(found.items())
