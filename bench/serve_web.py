@@ -47,7 +47,8 @@ def page(host: str, path: str, pages: int) -> bytes | None:
     prose = "".join(
         f"<p>Our {TREATMENTS[(k + r) % len(TREATMENTS)].lower()} program ({seed[r : r + 8]}) is "
         "planned after a consultation with our licensed practitioners, who explain the expected "
-        "results, the recovery time and the aftercare. Results vary from person to person; several sessions may be recommended.</p>"
+        "results, the recovery time and the aftercare. Results vary from person to person; several "
+        "sessions may be recommended.</p>"
         for r in range(20)
     )
     body = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
