@@ -66,7 +66,10 @@ def parse_clinic_page(html: bytes, url: str, encoding: str | None = "utf-8") -> 
     links = tuple(_links(root, url))  # before the boilerplate goes: menus hold the treatment links
     _drop_boilerplate(root)
     content = _X_CONTENT(root)
-    scope = max(content, key=_text_length) if content else root.find("body")
+    if len(content) > 1:  # the one holding most text (a page of several articles: their container)
+        scope = max(content, key=_text_length)
+    else:
+        scope = content[0] if content else root.find("body")
     if scope is None:
         scope = root
     lines: list[str] = []
@@ -162,7 +165,7 @@ def _links(root: etree._Element, base: str) -> list[tuple[str, str]]:
             target = canonical_url(urljoin(base, href), keep_scheme=True)
         except ValueError:
             continue
-        anchor = " ".join(" ".join(blocks(link)).split())[:300]
+        anchor = " ".join("".join(link.itertext()).split())[:300]
         if target not in found or (anchor and not found[target]):
             found[target] = anchor
         if len(found) >= MAX_LINKS:

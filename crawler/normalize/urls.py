@@ -50,14 +50,16 @@ _PLAIN_QUERY = re.compile(r"^[A-Za-z0-9\-._~=&]*$")
 
 #: Hosts that are another name of one site.
 HOST_ALIASES = {"fda.gov": "www.fda.gov"}
-_ALIAS_PREFIXES = tuple(f"https://{alias}/" for alias in HOST_ALIASES) + tuple(
-    f"https://{alias}" for alias in HOST_ALIASES
-)
+_ALIAS_PREFIXES = tuple(f"{scheme}://{alias}" for alias in HOST_ALIASES for scheme in ("https", "http"))
 # https, a lower-case host without port or trailing dot, plain path segments (no "." or ".."),
 # no trailing slash (the root alone excepted), no query, no fragment: canonical as it stands.
 _ALREADY_CANONICAL = re.compile(
     r"^https://[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/|(?:/(?!\.\.?(?:/|$))[A-Za-z0-9\-._~]+)+)$"
 )
+_ALREADY_CANONICAL_HTTP = re.compile(
+    r"^http://[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/|(?:/(?!\.\.?(?:/|$))[A-Za-z0-9\-._~]+)+)$"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def canonical_url(url: str, *, keep_scheme: bool = False) -> str:
@@ -66,12 +68,13 @@ def canonical_url(url: str, *, keep_scheme: bool = False) -> str:
     if not isinstance(url, str):
         raise ValueError(f"not a URL: {url!r}")
     text = url.strip()
-    if len(text) <= MAX_URL_CHARS and _ALREADY_CANONICAL.match(text) and not text.startswith(_ALIAS_PREFIXES):
-        return text  # the common case in FDA's feeds: nothing to change
+    plain = _ALREADY_CANONICAL.match(text) or (keep_scheme and _ALREADY_CANONICAL_HTTP.match(text))
+    if plain and len(text) <= MAX_URL_CHARS and not text.startswith(_ALIAS_PREFIXES):
+        return text  # the common case: nothing to change
     shown = text[:120]
     if len(text) > MAX_URL_CHARS:
         raise ValueError(f"URL is longer than {MAX_URL_CHARS} characters: {shown!r}...")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if _CONTROL.search(text):
         raise ValueError(f"URL holds a control character: {shown!r}")
     try:
         parts = urlsplit(text)

@@ -13,6 +13,7 @@ loopback addresses are counted and never requested. Nothing here touches the sto
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,15 +34,20 @@ from crawler.sites.treatment_links import is_treatment_link
 from crawler.urlgate import UrlGate
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+_IP_LITERAL = re.compile(r"^(?:[0-9.]+|[0-9a-f:.]*:[0-9a-f:.]*)$", re.I)
 
 
 @dataclass
 class Site:
     clinic_key: str
-    domain: str
+    domain: str  # registrable: www.glow.example and book.glow.example are glow.example's
     scheme: str
     home: str
     scheduled: set[str] = field(default_factory=set)
+
+    @property
+    def suffix(self) -> str:
+        return "." + self.domain
 
 
 class ClinicSitesSpider(scrapy.Spider):
@@ -140,13 +146,14 @@ class ClinicSitesSpider(scrapy.Spider):
     def _treatment_links(self, site: Site, links: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         chosen = []
         for url, anchor in links:
-            verdict = self.gate.precheck(url)
-            if verdict is not None and not verdict.allowed:
-                self.crawler.stats.inc_value("exowatch/links_refused")  # a private or loopback address
-                self.logger.info("link refused by the URL gate: %s (%s)", url, verdict.reason)
-                continue
-            if registrable_domain(url) != site.domain:
-                continue
+            host = urlsplit(url).hostname or ""
+            if host != site.domain and not host.endswith(site.suffix):
+                if _IP_LITERAL.match(host):  # the gate's DNS-free check: private and loopback addresses
+                    verdict = self.gate.precheck(url)
+                    if verdict is not None and not verdict.allowed:
+                        self.crawler.stats.inc_value("exowatch/links_refused")
+                        self.logger.info("link refused by the URL gate: %s (%s)", url, verdict.reason)
+                continue  # another site
             if is_treatment_link(url, anchor):
                 chosen.append((self._on_site_scheme(site, url), anchor))
         return chosen
