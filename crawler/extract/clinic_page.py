@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -157,12 +157,16 @@ def _text_length(el: etree._Element) -> int:
 
 def _links(root: etree._Element, base: str) -> list[tuple[str, str]]:
     found: dict[str, str] = {}
+    parts = urlsplit(base)
+    origin = f"{parts.scheme}://{parts.netloc}"
     for link in _X_LINKS(root):
         href = (link.get("href") or "").strip()
         if not href or href.startswith(("#", "mailto:", "tel:", "javascript:", "data:")) or len(href) > 2000:
             continue
+        # a root-relative link (most of a site's menu) needs no urljoin
+        absolute = origin + href if href[0] == "/" and href[1:2] != "/" else urljoin(base, href)
         try:
-            target = canonical_url(urljoin(base, href), keep_scheme=True)
+            target = canonical_url(absolute, keep_scheme=True)
         except ValueError:
             continue
         anchor = " ".join("".join(link.itertext()).split())[:300]
