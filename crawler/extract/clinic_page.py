@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from crawler.errors import SourceFailure
-from crawler.extract.html import X_TITLE, blocks, parse_page
+from crawler.extract.html import MAX_PAGE_BYTES, X_TITLE, blocks, decode_page, parse_text, strip_controls
 from crawler.normalize.text import clean
 from crawler.normalize.urls import canonical_url
 
@@ -38,11 +38,36 @@ _BOILERPLATE_ROLES = {
     "dialog",
     "alertdialog",
 }
-_BOILERPLATE_WORDS = re.compile(
-    r"(?:^|[\s_-])(?:cookie|cookies|consent|gdpr|newsletter|popup|modal|advert|advertisement|ads|ad|promo|"
-    r"social|share|sharing|breadcrumbs?|sidebar|navbar|nav|menu|footer|masthead|skip)(?:$|[\s_-])",
-    re.I,
+_BOILERPLATE_WORDS = frozenset(
+    [
+        "cookie",
+        "cookies",
+        "consent",
+        "gdpr",
+        "newsletter",
+        "popup",
+        "modal",
+        "advert",
+        "advertisement",
+        "ads",
+        "ad",
+        "promo",
+        "social",
+        "share",
+        "sharing",
+        "breadcrumb",
+        "breadcrumbs",
+        "sidebar",
+        "navbar",
+        "nav",
+        "footer",
+        "masthead",
+        "skip",
+    ]
 )
+# A class that says what its element HAS ("has-sidebar", "with-footer") is a layout, not the thing.
+_STATE_PREFIXES = ("has-", "has_", "with-", "with_", "no-", "no_", "is-", "is_")
+_SEPARATORS = re.compile(r"[-_]+")
 _X_CONTENT = etree.XPath("//main | //*[@role='main'] | //article")
 _X_LINKS = etree.XPath("//a[@href]")
 _X_LANG = etree.XPath("string(/html/@lang)")
@@ -61,10 +86,16 @@ class ClinicPage:
 
 def parse_clinic_page(html: bytes, url: str, encoding: str | None = "utf-8") -> ClinicPage:
     """Parse a fetched page; SourceFailure when it is too large, empty or not HTML at all."""
-    root, _ = parse_page(html, "page", encoding=encoding or "utf-8")
+    if not isinstance(html, bytes | bytearray | memoryview):
+        raise TypeError(f"html must be bytes, not {type(html).__name__}")
+    if len(html) > MAX_PAGE_BYTES:
+        raise SourceFailure(f"page is {len(html)} bytes, over the {MAX_PAGE_BYTES}-byte limit")
+    decoded, used = decode_page(strip_controls(html), encoding or "utf-8")
+    root = parse_text(decoded, "page")
     title = _title(root)
     links = tuple(_links(root, url))  # before the boilerplate goes: menus hold the treatment links
-    _drop_boilerplate(root)
+    content = _X_CONTENT(root)
+    _drop_boilerplate(root, content)
     content = _X_CONTENT(root)
     if len(content) > 1:  # the one holding most text (a page of several articles: their container)
         scope = max(content, key=_text_length)
@@ -91,7 +122,7 @@ def parse_clinic_page(html: bytes, url: str, encoding: str | None = "utf-8") -> 
         text=text,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         lang=clean(_X_LANG(root)[:35], field="lang") if _X_LANG(root) else None,
-        encoding=encoding,
+        encoding=used,
         links=links,
     )
 
@@ -124,31 +155,47 @@ def _title(root: etree._Element) -> str | None:
         return None
 
 
-def _drop_boilerplate(root: etree._Element) -> None:
+def _drop_boilerplate(root: etree._Element, content: list[etree._Element]) -> None:
+    """Remove navigation, banners and the like. Never an element that holds the page's content
+    (a layout wrapper "has-sidebar" around <main>); a header or footer inside the content (an
+    article's own heading or byline) stays."""
+    holders = {ancestor for el in content for ancestor in el.iterancestors()} | set(content)
+    inside = {node for el in content for node in el.iter()}
     doomed = []
     for el in root.iter(etree.Element):
+        if el in holders:
+            continue
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in _BOILERPLATE_TAGS or el.get("role") in _BOILERPLATE_ROLES:
-            doomed.append(el)
+            if not (tag in ("header", "footer") and el in inside):
+                doomed.append(el)
             continue
-        marker = f"{el.get('id') or ''} {el.get('class') or ''}"
-        if (
-            marker.strip()
-            and tag not in ("html", "body", "main", "article")
-            and _BOILERPLATE_WORDS.search(marker)
-        ):
+        if tag not in ("html", "body") and _marked_boilerplate(el):
             doomed.append(el)
     for el in doomed:
         parent = el.getparent()
-        if parent is not None:
-            tail = el.tail
-            parent.remove(el)
-            if tail and tail.strip():  # keep the text that followed the removed element
-                previous = parent[-1] if len(parent) else None
-                if previous is not None:
-                    previous.tail = (previous.tail or "") + tail
-                else:
-                    parent.text = (parent.text or "") + tail
+        if parent is None:
+            continue
+        tail = el.tail
+        if tail and tail.strip():  # the text after the removed element stays where it was
+            previous = el.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        parent.remove(el)
+
+
+def _marked_boilerplate(el: etree._Element) -> bool:
+    """Whether an id or class names boilerplate: "cookie-banner", "site-footer", "share_buttons",
+    not "has-sidebar" or "content" ."""
+    marker = f"{el.get('id') or ''} {el.get('class') or ''}".lower()
+    for token in marker.split():
+        if token.startswith(_STATE_PREFIXES):
+            continue
+        if _BOILERPLATE_WORDS.intersection(_SEPARATORS.split(token)):
+            return True
+    return False
 
 
 def _text_length(el: etree._Element) -> int:

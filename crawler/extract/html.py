@@ -29,6 +29,11 @@ _C0_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _HTML_END = re.compile(rb"</html\s*>\Z", re.I)
 _HTML_END_WINDOW = 4096
 _DETECT_BYTES = 256 * 1024
+# Single-byte code pages a detector may prefer to windows-1252 for Western text.
+_RARE_WESTERN = frozenset(
+    {"cp775", "cp437", "cp850", "cp852", "cp858", "cp1250", "cp1257", "mac_roman", "mac_latin2", "latin_1",
+     "iso8859_15", "iso8859_2", "iso8859_4", "iso8859_13", "cp1252", "cp1125", "cp866", "kz1048", "ptcp154"}
+)  # fmt: skip
 
 BLOCK_TAGS = frozenset(
     "address article aside blockquote caption dd details div dl dt fieldset figcaption figure footer "  # noqa: SIM905
@@ -74,6 +79,11 @@ def parse_page(html: bytes, what: str, encoding: str | None = None) -> tuple[etr
         text = data.decode("utf-8", errors="replace")
     else:
         text, _ = decode_page(data, encoding)
+    return parse_text(text, what), data
+
+
+def parse_text(text: str, what: str) -> etree._Element:
+    """Parse a page's decoded text (see `parse_page`)."""
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise SourceFailure(f"{what} is empty")
@@ -92,7 +102,12 @@ def parse_page(html: bytes, what: str, encoding: str | None = None) -> tuple[etr
         # libxml2 stops reading at its depth limit and drops the rest without failing: the text
         # would be silently cut, so the page is refused instead
         raise SourceFailure(f"{what} nests elements deeper than the parser reads (256 levels)")
-    return root, data
+    return root
+
+
+def strip_controls(html: bytes) -> bytes:
+    """The bytes without C0 control bytes (tab, LF, FF and CR stay)."""
+    return bytes(html).translate(None, _C0_BYTES)
 
 
 def decode_page(data: bytes, declared: str | None) -> tuple[str, str]:
@@ -105,11 +120,19 @@ def decode_page(data: bytes, declared: str | None) -> tuple[str, str]:
         except (LookupError, UnicodeDecodeError):
             continue
     best = charset_normalizer.from_bytes(data[:_DETECT_BYTES]).best()
-    if best is not None:
+    if best is not None and best.encoding not in _RARE_WESTERN:
         try:
             return data.decode(best.encoding, errors="replace"), best.encoding
         except LookupError:
             pass
+    # Western text mislabelled as UTF-8 is nearly always windows-1252 (what editors on Windows
+    # write); detectors often rank an old DOS or Baltic code page first for short pages.
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        pass
+    if best is not None:
+        return data.decode(best.encoding, errors="replace"), best.encoding
     return data.decode("utf-8", errors="replace"), "utf-8"
 
 

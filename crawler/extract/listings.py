@@ -54,6 +54,8 @@ _X_NEXT = etree.XPath(
     "//a[@href][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]"
     " | //link[@href][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]"
 )
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?!\d)")
+_BARE_DOMAIN = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,63}(?::\d+)?(?:[/?#]|$)", re.I)
 _POSTCODE = re.compile(
     r"\b(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?|\d{6}|\d{3}-\d{4}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\b"
 )
@@ -364,17 +366,29 @@ def _entry(
         region=parts.get("region"),
         postcode=parts.get("postcode"),
         country=parts.get("country"),
-        latitude=_number(parts.get("latitude")),
-        longitude=_number(parts.get("longitude")),
+        latitude=_number(parts.get("latitude"), 90.0),
+        longitude=_number(parts.get("longitude"), 180.0),
     )
 
 
 def _link(href: Any, base: str | None) -> str | None:
+    """A website as a canonical http(s) URL: relative ones against `base`, a bare domain
+    ("glow.example", "www.glow.example/book") as http://; any other scheme (mailto:, tel:,
+    javascript:) is no website."""
     if not isinstance(href, str) or not href.strip() or len(href) > 2000:
         return None
-    target = urljoin(base, href.strip()) if base else href.strip()
-    if "//" not in target:
-        target = f"http://{target}"  # a bare domain in a list or a locator ("glow.example")
+    text = href.strip()
+    scheme = _SCHEME.match(text)
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        return None
+    if not scheme and _BARE_DOMAIN.match(text):
+        target = f"http://{text}"
+    elif base:
+        target = urljoin(base, text)
+    elif scheme:
+        target = text
+    else:
+        return None
     try:
         return canonical_url(target, keep_scheme=True)
     except ValueError:
@@ -390,34 +404,46 @@ def _text(value: Any) -> str | None:
         return None
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any, limit: float) -> float | None:
+    if isinstance(value, bool):
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if -180.0 <= number <= 180.0 else None
+    return number if -limit <= number <= limit else None
 
 
 def _address_parts(address: str) -> dict[str, str | None]:
-    """'12 High St, London, W1 2AB, United Kingdom' -> street, locality, postcode, country."""
+    """One line of address in its parts: '12 High St, London, W1 2AB, United Kingdom',
+    '1 Main St, New York, NY 10001, USA' -> street, locality, region, postcode, country."""
     pieces = [p.strip() for p in address.split(",") if p.strip()]
-    postcode_match = _POSTCODE.search(address.upper())
-    postcode = postcode_match.group(0) if postcode_match else None
-    pieces_wo_postcode = [p for p in pieces if not (postcode and p.upper() == postcode)]
-    country = pieces_wo_postcode[-1] if len(pieces_wo_postcode) >= 3 else None
-    rest = pieces_wo_postcode[:-1] if country else pieces_wo_postcode
-    locality = rest[-1] if len(rest) >= 2 else None
-    if locality and postcode:
-        locality = _text(
-            locality.upper().replace(postcode, "").strip() and locality.replace(postcode, "").strip()
-        )
-    return {
-        "street": _text(rest[0]) if rest else None,
-        "locality": _text(locality),
-        "region": None,
-        "postcode": postcode,
-        "country": _text(country),
-    }
+    found = [(i, m) for i, p in enumerate(pieces) if (m := _POSTCODE.search(p.upper()))]
+    out: dict[str, str | None] = dict.fromkeys(("street", "locality", "region", "postcode", "country"))
+    if found:
+        index, match = found[-1]
+        piece = pieces[index]
+        out["postcode"] = piece[match.start() : match.end()]
+        beside = _text((piece[: match.start()] + " " + piece[match.end() :]).strip(" -"))
+        before, after = pieces[:index], pieces[index + 1 :]
+        out["country"] = _text(", ".join(after)) if after else None
+        if beside and re.fullmatch(r"[A-Z]{2,3}", beside):  # "NY 10001": a state and its ZIP
+            out["region"] = beside
+        elif beside:  # "London W1 2AB": the town and its postcode
+            out["locality"] = beside
+        if out["locality"] is None and len(before) >= 2:
+            out["locality"] = _text(before[-1])
+            before = before[:-1]
+        out["street"] = _text(", ".join(before)) if before else None
+        return out
+    if len(pieces) >= 3:
+        out["country"] = _text(pieces[-1])
+        pieces = pieces[:-1]
+    if len(pieces) >= 2:
+        out["locality"] = _text(pieces[-1])
+        pieces = pieces[:-1]
+    out["street"] = _text(", ".join(pieces)) if pieces else None
+    return out
 
 
 def _dedupe(entries: list[ListingEntry]) -> list[ListingEntry]:

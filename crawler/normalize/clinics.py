@@ -114,7 +114,7 @@ def country_code(value: str | None) -> str | None:
     text = " ".join(value.split()).strip()
     if not text or len(text) > 80:
         return None
-    alias = COUNTRY_ALIASES.get(text.casefold())
+    alias = COUNTRY_ALIASES.get(text.casefold()) or COUNTRY_ALIASES.get(_fold(text))
     if alias:
         return alias
     if len(text) == 2 and text.isalpha():
@@ -128,6 +128,13 @@ def country_code(value: str | None) -> str | None:
         return pycountry.countries.lookup(text).alpha_2
     except LookupError:
         return None
+
+
+def _fold(text: str) -> str:
+    """Case and accents folded: "TÜRKİYE" and "Türkiye" are "turkiye" (casefold alone turns the
+    dotted capital I into i and a combining dot)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def name_key(name: str | None) -> str | None:
@@ -175,7 +182,9 @@ def resolve_clinics(
     for entry, default_country in entries:
         country = country_code(entry.country) or default_country
         prepared.append((entry, registrable_domain(entry.website), country, e164(entry.phone, country)))
-    prepared.sort(key=lambda item: item[1] is None)  # entries with a website first: they name the clinic
+    # entries with a website first (they name the clinic), then those with a phone (they link a
+    # name and postcode to it), so the result does not depend on the order of the listings
+    prepared.sort(key=lambda item: (item[1] is None, item[3] is None))
     merged: dict[str, dict[str, Any]] = {}
     for entry, domain, country, phone in prepared:
         name, postcode = name_key(entry.name), postcode_key(entry.postcode)

@@ -9,6 +9,7 @@ whole words: "private" is not an IV drip. The list is data: extend it with the l
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import unquote, urlsplit
 
 #: Stems matched at the start of a word (Latin scripts), case-folded.
@@ -20,7 +21,7 @@ STEMS = (
     # Spanish
     "servicio", "tratamiento", "precio", "célula", "celula", "terapia", "facial", "cabello", "piel",
     # Turkish
-    "hizmet", "tedavi", "fiyat", "eksozom", "kök hücre", "kok hucre", "cilt", "saç",
+    "hizmet", "tedavi", "fiyat", "eksozom", "kök hücre", "cilt",
 )  # fmt: skip
 #: Whole words only.
 WORDS = frozenset({"iv", "prp", "sac"})
@@ -28,6 +29,10 @@ WORDS = frozenset({"iv", "prp", "sac"})
 ANYWHERE = ("시술", "가격", "엑소좀", "줄기세포", "피부", "탈모")
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Links that name a service without selling one.
+_NOT_TREATMENTS = re.compile(
+    r"terms of service|terms-of-service|customer service|service terms|servicio al cliente"
+)
 
 
 def is_treatment_link(url: str, anchor: str | None) -> bool:
@@ -42,10 +47,21 @@ def _matches(text: str) -> bool:
     folded = text.casefold()
     if any(word in folded for word in ANYWHERE):
         return True
-    tokens = _WORD.findall(folded)
+    if _NOT_TREATMENTS.search(folded):
+        return False
+    tokens = _WORD.findall(_fold(folded))
     if not tokens:
         return False
     if WORDS.intersection(tokens):
         return True
     joined = " " + " ".join(tokens) + " "
-    return any(f" {stem}" in joined for stem in STEMS)
+    return any(f" {stem}" in joined for stem in _FOLDED_STEMS)
+
+
+def _fold(text: str) -> str:
+    """Accents off after casefold ("FİYATLAR" -> "fiyatlar", "célula" -> "celula"); composed
+    scripts such as Hangul are matched before this, on the text as it is."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+_FOLDED_STEMS = tuple(dict.fromkeys(_fold(stem) for stem in STEMS))
