@@ -122,6 +122,7 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
             error=reason,
             requests=stats.get("downloader/request_count", 0),
             errors=stats.get("log_count/ERROR", 0),
+            stats=_counters(stats),
         )
     finally:
         store.close()
@@ -135,6 +136,16 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
         "listing_complete": stats.get("exowatch/listing_complete", False),
         "urlgate_refused": stats.get("urlgate/refused", 0),
         "problems": problems,
+    }
+
+
+def _counters(stats: dict[str, Any]) -> dict[str, int]:
+    """The run's own counters (exowatch/*, the URL gate's, size cuts): what it skipped and why."""
+    keep = ("exowatch/", "urlgate/", "httpcompression/", "robotstxt/forbidden", "retry/max_reached")
+    return {
+        key.split("/", 1)[1] if key.startswith("exowatch/") else key: value
+        for key, value in sorted(stats.items())
+        if key.startswith(keep) and isinstance(value, int) and not isinstance(value, bool)
     }
 
 

@@ -251,3 +251,4 @@ class CrawlRun(Base):
     requests: Mapped[int] = mapped_column(Integer, server_default="0")  # migration 0002
     errors: Mapped[int] = mapped_column(Integer, server_default="0")
     attempt: Mapped[int] = mapped_column(Integer, server_default="1")
+    stats: Mapped[Any] = mapped_column(JSONDocument, nullable=True)  # migration 0004

@@ -760,6 +760,7 @@ class Store:
         error: str | None = None,
         requests: int = 0,
         errors: int = 0,
+        stats: Mapping[str, int] | None = None,
     ) -> None:
         table = CrawlRun.__table__
         with self._write() as connection:
@@ -773,6 +774,7 @@ class Store:
                 "error": error,
                 "requests": requests,
                 "errors": errors,
+                "stats": dict(stats) if stats else None,
             }
             if counts is not None:  # records new, changed, unchanged
                 values |= dict(

@@ -1,4 +1,5 @@
-"""clinics: address, website, listings and names; pages: text, links, validators; page snapshots
+"""clinics: address, website, listings and names; pages: text, links, validators; page snapshots;
+crawl run counters
 
 Revision ID: 0004
 Revises: 0003
@@ -38,6 +39,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("links", JSON, nullable=True))
         batch.add_column(sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("crawl_runs") as batch:
+        batch.add_column(sa.Column("stats", JSON, nullable=True))
     op.create_table(
         "page_snapshots",
         sa.Column("id", BigId, nullable=False),
@@ -62,6 +65,8 @@ def downgrade() -> None:
     op.drop_index("ix_page_snapshots_fetched_at", table_name="page_snapshots")
     op.drop_index("ix_page_snapshots_page_id", table_name="page_snapshots")
     op.drop_table("page_snapshots")
+    with op.batch_alter_table("crawl_runs") as batch:
+        batch.drop_column("stats")
     with op.batch_alter_table("pages") as batch:
         for name in (*PAGE_TEXT, "links", "checked_at", "changed_at"):
             batch.drop_column(name)
