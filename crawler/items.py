@@ -77,3 +77,11 @@ class PageCheckedItem:
     """A stored page asked for again and answered 304 Not Modified."""
 
     url: str
+
+
+@dataclass(frozen=True)
+class ClinicSelfItem:
+    """What a clinic's own home page says of it (schema.org): fills what the listings left out."""
+
+    clinic_key: str
+    entry: ListingEntry

@@ -354,14 +354,17 @@ class Store:
     # -- clinics and their pages ---------------------------------------------------------------
 
     def upsert_clinics(
-        self, clinics: Iterable[ClinicRecord], *, source: str, seen_at: datetime
+        self, clinics: Iterable[ClinicRecord], *, source: str, seen_at: datetime | None
     ) -> UpsertReport:
         """Store clinics once each (`clinic.new` for a new one). Listings only fill what the store
-        lacks; `listings` and `names` grow. `last_seen_at` is set on every clinic seen."""
+        lacks; `listings` and `names` grow. `last_seen_at` is set on every clinic seen (`seen_at`;
+        None for what a clinic's own site says, which is no listing)."""
         records = list(clinics)
         report = self._upsert(CLINICS, (vars(c) for c in records), source=source, overwrite=frozenset())
         table = Clinic.__table__
         keys = [c.clinic_key for c in records]
+        if seen_at is None:  # not a listing crawl: the clinics were not "seen" in a listing
+            return report
         with self._write() as connection:
             for start in range(0, len(keys), _READ_CHUNK):
                 chunk = keys[start : start + _READ_CHUNK]

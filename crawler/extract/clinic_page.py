@@ -81,7 +81,7 @@ class ClinicPage:
     content_hash: str
     lang: str | None
     encoding: str | None
-    links: tuple[tuple[str, str], ...]  # (canonical URL, anchor text), http(s) only, in page order
+    links: tuple[tuple[str, str], ...]  # (canonical URL, its anchors joined by " | "), in page order
 
 
 def parse_clinic_page(html: bytes, url: str, encoding: str | None = "utf-8") -> ClinicPage:
@@ -217,8 +217,12 @@ def _links(root: etree._Element, base: str) -> list[tuple[str, str]]:
         except ValueError:
             continue
         anchor = " ".join("".join(link.itertext()).split())[:300]
-        if target not in found or (anchor and not found[target]):
+        known = found.get(target)
+        if known is None:
             found[target] = anchor
+        elif anchor and anchor not in known.split(" | ") and len(known) < 1000:
+            # every anchor of a URL: a menu's "FAQ" and the text's "Read our exosome FAQ"
+            found[target] = f"{known} | {anchor}" if known else anchor
         if len(found) >= MAX_LINKS:
             break
     return list(found.items())

@@ -225,3 +225,21 @@ def resolve_clinics(
         )
         for record in (merged[key] for key in sorted(merged))
     ]
+
+
+def own_description(clinic_key: str, entry: ListingEntry) -> ClinicRecord | None:
+    """A clinic's record as its own site describes it, under the key it already has."""
+    country = country_code(entry.country)
+    return ClinicRecord(
+        clinic_key=clinic_key,
+        name=entry.name,
+        phone=e164(entry.phone, country),
+        street=entry.street,
+        locality=entry.locality,
+        region=entry.region,
+        postcode=entry.postcode,
+        country=country,
+        latitude=entry.latitude,
+        longitude=entry.longitude,
+        names=[entry.name] if entry.name else None,
+    )

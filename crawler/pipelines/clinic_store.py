@@ -14,8 +14,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.extract.listings import ListingEntry
-from crawler.items import ClinicPageItem, ListingEntriesItem, PageCheckedItem
-from crawler.normalize.clinics import resolve_clinics
+from crawler.items import ClinicPageItem, ClinicSelfItem, ListingEntriesItem, PageCheckedItem
+from crawler.normalize.clinics import own_description, resolve_clinics
 from db.records import PageRecord
 from db.store import Store
 
@@ -67,6 +67,7 @@ class ClinicPagesPipeline:
         self.pages: list[ClinicPageItem] = []
         self.pending_bytes = 0
         self.checked: list[str] = []
+        self.descriptions: list[ClinicSelfItem] = []
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "snapshots": 0}
 
     @classmethod
@@ -82,6 +83,8 @@ class ClinicPagesPipeline:
             self.pending_bytes += len(item.html)
             if len(self.pages) >= BATCH_PAGES or self.pending_bytes >= BATCH_HTML_BYTES:
                 self._flush()
+        elif isinstance(item, ClinicSelfItem):
+            self.descriptions.append(item)
         elif isinstance(item, PageCheckedItem):
             self.checked.append(item.url)
             if len(self.checked) >= BATCH_PAGES * 10:
@@ -93,6 +96,11 @@ class ClinicPagesPipeline:
         try:
             self._flush()
             self._flush_checked()
+            if self.descriptions:  # fills gaps only: what listings said stands
+                records = [own_description(item.clinic_key, item.entry) for item in self.descriptions]
+                self.store.upsert_clinics(
+                    [r for r in records if r is not None], source=self.source, seen_at=None
+                )
             pruned = self.store.prune_snapshots(datetime.now(UTC) - timedelta(days=self.retention_days))
             stats.set_value("exowatch/snapshots_pruned", pruned)
         finally:

@@ -13,6 +13,7 @@ loopback addresses are counted and never requested. Nothing here touches the sto
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,13 +28,16 @@ from twisted.python.failure import Failure
 
 from crawler.errors import SourceFailure
 from crawler.extract.clinic_page import parse_clinic_page, sitemap_urls
-from crawler.items import ClinicPageItem, PageCheckedItem
+from crawler.extract.listings import ListingEntry, schema_org_entries
+from crawler.items import ClinicPageItem, ClinicSelfItem, PageCheckedItem
 from crawler.normalize.clinics import registrable_domain
 from crawler.normalize.urls import canonical_url
 from crawler.sites.treatment_links import is_treatment_link
 from crawler.urlgate import UrlGate
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+_TEL_LINK = re.compile(rb"""href\s*=\s*["']tel:([+0-9()\s.\-]{4,40})["']""", re.I)
+_TEL_SCAN = 2 * 1024 * 1024
 _IP_LITERAL = re.compile(r"^(?:[0-9.]+|[0-9a-f:.]*:[0-9a-f:.]*)$", re.I)
 
 
@@ -43,6 +47,7 @@ class Site:
     domain: str  # registrable: www.glow.example and book.glow.example are glow.example's
     scheme: str
     home: str
+    host: str  # the host its pages are read from: links to its www twin are read from here
     scheduled: set[str] = field(default_factory=set)
 
     @property
@@ -72,8 +77,13 @@ class ClinicSitesSpider(scrapy.Spider):
                 continue
             domain = registrable_domain(home)
             if domain:
-                self.sites.append(Site(clinic_key, domain, urlsplit(home).scheme, home))
+                parts = urlsplit(home)
+                self.sites.append(Site(clinic_key, domain, parts.scheme, home, parts.netloc))
         self.states = states or {}
+        for site in self.sites:  # a site stored under its www-less (or www) host keeps that host
+            twin = _www_twin(site.home)
+            if site.home not in self.states and twin in self.states:
+                site.home, site.host = twin, urlsplit(twin).netloc
         self.max_depth = depth
         self.pages_per_site = pages_per_site
         self.fresh_after = datetime.now(UTC) - timedelta(hours=recheck_after_hours)
@@ -138,9 +148,11 @@ class ClinicSitesSpider(scrapy.Spider):
         return out
 
     def _on_site_scheme(self, site: Site, url: str) -> str:
+        """A link to the site in the site's own scheme and host (its www twin is the same site)."""
         parts = urlsplit(url)
-        if parts.scheme != site.scheme and registrable_domain(url) == site.domain:
-            return urlunsplit((site.scheme, parts.netloc, parts.path, parts.query, ""))
+        netloc = site.host if parts.netloc in (site.host, _www_twin_host(site.host)) else parts.netloc
+        if (parts.scheme, netloc) != (site.scheme, parts.netloc) and registrable_domain(url) == site.domain:
+            return urlunsplit((site.scheme, netloc, parts.path, parts.query, ""))
         return url
 
     def _treatment_links(self, site: Site, links: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -178,9 +190,15 @@ class ClinicSitesSpider(scrapy.Spider):
         except SourceFailure as exc:
             self._failed(f"page {url}: {exc}")
             return []
+        final = urlsplit(response.url)
+        if depth == 0 and final.netloc != site.host and registrable_domain(response.url) == site.domain:
+            site.host, site.scheme = final.netloc, final.scheme  # the home page moved (www. to bare)
         if page.encoding != response.encoding:
             stats.inc_value("exowatch/pages_encoding_repaired")
         links = tuple(self._treatment_links(site, page.links))
+        out: list[Any] = []
+        if depth == 0:  # the home page says who the clinic is (schema.org), where listings did not
+            out.extend(self._self_description(site, response))
         item = ClinicPageItem(
             clinic_key=site.clinic_key,
             page=page,
@@ -189,7 +207,23 @@ class ClinicSitesSpider(scrapy.Spider):
             last_modified=_header(response, b"Last-Modified"),
             links=links,
         )
-        return [item, *self._follow(site, links, depth)]
+        return [*out, item, *self._follow(site, links, depth)]
+
+    def _self_description(self, site: Site, response: Response) -> list[ClinicSelfItem]:
+        """The clinic as its home page states it: its schema.org business, else its phone link."""
+        try:
+            entries, _, _ = schema_org_entries(response.body, response.url, "own_site")
+        except SourceFailure:
+            entries = []
+        own = [e for e in entries if not e.website or registrable_domain(e.website) == site.domain]
+        entry = own[0] if own else None
+        call = _TEL_LINK.search(response.body[:_TEL_SCAN])
+        phone = call.group(1).decode("ascii", "replace").strip() if call else None
+        if entry is None and phone:
+            entry = ListingEntry(source="own_site", name=None, website=None, phone=phone)
+        elif entry is not None and entry.phone is None and phone:
+            entry = dataclasses.replace(entry, phone=phone)
+        return [ClinicSelfItem(site.clinic_key, entry)] if entry else []
 
     def parse_sitemap(self, response: Response, site: Site) -> list[scrapy.Request]:
         urls = sitemap_urls(response.body)
@@ -220,6 +254,15 @@ class ClinicSitesSpider(scrapy.Spider):
         self.logger.warning("page failure: %s", reason)
         self.page_failures.append(reason)
         self.crawler.stats.inc_value("exowatch/pages_failed")
+
+
+def _www_twin_host(host: str) -> str:
+    return host[4:] if host.startswith("www.") else f"www.{host}"
+
+
+def _www_twin(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, _www_twin_host(parts.netloc), parts.path, parts.query, ""))
 
 
 def _header(response: Response, name: bytes) -> str | None:

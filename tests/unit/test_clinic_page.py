@@ -188,7 +188,7 @@ def test_links_are_read_from_the_whole_page_resolved_and_canonical():
     assert parse(LINKS_PAGE).links == (
         ("http://www.glow.example/", "Glow"),
         ("http://www.glow.example/treatments/exosomes", "Exosome Therapy"),
-        ("http://www.glow.example/pricing", "Prices"),
+        ("http://www.glow.example/pricing", "Prices | Pricing again"),  # every anchor of a URL
         ("http://www.glow.example/home/services", "Services"),
         ("https://www.other.example/a?b=1", "Partner"),
         ("http://www.glow.example/team", "Our team"),
