@@ -1,7 +1,7 @@
 """Serve a generated web of clinic sites through one HTTP proxy port: `python bench/serve_web.py SITES PAGES`.
 
 Site i is `http://clinic-<i>.example/`: a home page whose menu links PAGES - 1 treatment pages
-(`/treatments/<k>`), each about 20 KB of ordinary clinic prose, price tables and chrome (a menu,
+(`/treatments/<k>`), each about 8 KB of ordinary clinic prose, price tables and chrome (a menu,
 a cookie banner, a footer, scripts), and robots.txt. Pages are made from their URL, the same
 bytes every time (so they carry a stable ETag). A process of its own, so that the server does not
 take the crawler's CPU. Prints its port, then serves until killed.

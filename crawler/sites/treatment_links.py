@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 #: Stems matched at the start of a word (Latin scripts), case-folded.
@@ -35,6 +36,7 @@ _NOT_TREATMENTS = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)  # a site's menu repeats on each of its pages
 def is_treatment_link(url: str, anchor: str | None) -> bool:
     """Whether a link's path or anchor text suggests treatments or prices."""
     path = unquote(urlsplit(url).path)
@@ -61,6 +63,8 @@ def _matches(text: str) -> bool:
 def _fold(text: str) -> str:
     """Accents off after casefold ("FİYATLAR" -> "fiyatlar", "célula" -> "celula"); composed
     scripts such as Hangul are matched before this, on the text as it is."""
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 

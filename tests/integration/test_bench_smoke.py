@@ -52,3 +52,11 @@ def test_bench_notices_runs_small_and_prints_ratios():
     out = run_bench("notices.py", EXOWATCH_BENCH_ITEMS="20", EXOWATCH_BENCH_ROUNDS="2")
     assert "20-item feed" in out
     assert "ratio first crawl: " in out and "ratio re-crawl: " in out
+
+
+def test_bench_clinics_runs_small_and_prints_the_ratio_and_the_memory():
+    out = run_bench(
+        "clinics.py", EXOWATCH_BENCH_SITES="6", EXOWATCH_BENCH_PAGES="4", EXOWATCH_BENCH_ROUNDS="1"
+    )
+    assert "6 sites x 4 pages = 24 pages" in out
+    assert "ratio: " in out and "peak memory of the crawl: " in out
