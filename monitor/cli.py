@@ -6,6 +6,7 @@ operational failure (store unreachable, not initialised). A traceback is shown o
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -191,6 +192,56 @@ def status(state: _State, event_limit: int | None) -> None:
             click.echo(f"  #{event.id} {event.at:%Y-%m-%d %H:%M:%SZ} {event.kind} {event.subject_key} {what}")
     finally:
         store.close()
+
+
+@cli.command("check-page")
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_state
+def check_page(state: _State, source: str, as_json: bool) -> None:
+    """Read one page (a file, '-' for standard input, or a URL) and print the flagger's verdict."""
+    from crawler.settings import user_agent
+    from monitor.rules import assess_page
+    from monitor.rules.pages import read_page
+
+    page = read_page(source, user_agent=user_agent(state.config.crawl.contact))
+    verdict = assess_page(page.text, title=page.title, url=page.url)
+    if as_json:
+        click.echo(
+            json.dumps({k: v for k, v in verdict.as_dict().items() if k != "reason"}, ensure_ascii=False)
+        )
+        return
+    why = "" if verdict.flag else f": {verdict.reason}"
+    click.echo(f"flag: {'yes' if verdict.flag else 'no'} ({verdict.severity}){why}")
+    for finding in verdict.findings:
+        click.echo(
+            f"- {finding.rule_id} v{finding.rule_version} ({finding.severity}): {', '.join(finding.phrases)}"
+        )
+        click.echo(f"  evidence [{finding.start}:{finding.end}]: {finding.snippet}")
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate(path: str, as_json: bool) -> None:
+    """Score the flagger on a labelled JSONL set: precision, recall, F1, severity, confusion."""
+    from pathlib import Path
+
+    from monitor.rules.evaluate import SEVERITIES, evaluate_file
+
+    score = evaluate_file(Path(path))
+    if as_json:
+        click.echo(json.dumps(score.as_dict(), ensure_ascii=False))
+        return
+    click.echo(f"pages: {score.total}")
+    click.echo(
+        f"flag vs no flag: precision {score.precision:.3f}, recall {score.recall:.3f}, F1 {score.f1:.3f}"
+    )
+    click.echo(f"recall on high and medium pages: {score.serious_recall:.3f}")
+    click.echo(f"exact severity on flagged pages: {score.severity_accuracy:.3f}")
+    click.echo("confusion (rows: labelled, columns: predicted): " + " ".join(f"{s:>6}" for s in SEVERITIES))
+    for label in SEVERITIES:
+        click.echo(f"  {label:>6} " + " ".join(f"{score.confusion[label][s]:>6}" for s in SEVERITIES))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

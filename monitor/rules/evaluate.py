@@ -1,0 +1,126 @@
+"""Score the flagger on a labelled set: `exowatch evaluate FILE.jsonl`.
+
+One JSON object a line with `text` or `html`, `label` (`flag` or `no_flag`) and `severity`
+(`high`, `medium`, `low`, or `none` for no_flag). Reported: precision, recall and F1 of flag versus
+no flag; recall on the high and medium pages; the exact severity on the pages labelled flag; and
+the confusion matrix of labelled against predicted severity. A bad line is an InputError naming it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.errors import InputError
+from monitor.rules.flagger import assess_page
+from monitor.rules.pages import page_from_bytes
+
+SEVERITIES = ("high", "medium", "low", "none")
+
+
+@dataclass
+class Score:
+    total: int = 0
+    true_positive: int = 0
+    false_positive: int = 0
+    false_negative: int = 0
+    true_negative: int = 0
+    serious: int = 0  # labelled high or medium
+    serious_found: int = 0
+    flagged: int = 0  # labelled flag
+    severity_exact: int = 0
+    confusion: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {label: dict.fromkeys(SEVERITIES, 0) for label in SEVERITIES}
+    )
+    mistakes: list[dict] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positive + self.false_positive
+        return self.true_positive / found if found else 1.0
+
+    @property
+    def recall(self) -> float:
+        wanted = self.true_positive + self.false_negative
+        return self.true_positive / wanted if wanted else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def serious_recall(self) -> float:
+        return self.serious_found / self.serious if self.serious else 1.0
+
+    @property
+    def severity_accuracy(self) -> float:
+        return self.severity_exact / self.flagged if self.flagged else 1.0
+
+    def as_dict(self) -> dict:
+        return {
+            "pages": self.total,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "recall_high_medium": round(self.serious_recall, 4),
+            "severity_exact_on_flagged": round(self.severity_accuracy, 4),
+            "confusion": self.confusion,
+            "mistakes": self.mistakes,
+        }
+
+
+def evaluate_file(path: Path) -> Score:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    score = Score()
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise InputError(f"{path}: line {number}: not JSON ({exc})") from None
+            if not isinstance(item, dict):
+                raise InputError(f"{path}: line {number}: not a JSON object")
+            label, severity = item.get("label"), item.get("severity")
+            if label not in ("flag", "no_flag"):
+                raise InputError(f"{path}: line {number}: label must be flag or no_flag, got {label!r}")
+            if severity not in SEVERITIES or (label == "no_flag") != (severity == "none"):
+                raise InputError(f"{path}: line {number}: severity {severity!r} does not fit label {label!r}")
+            body = item.get("html") if isinstance(item.get("html"), str) else item.get("text")
+            if not isinstance(body, str) or not body.strip():
+                raise InputError(f"{path}: line {number}: no text and no html")
+            page = page_from_bytes(body.encode("utf-8"), what=f"{path}: line {number}")
+            verdict = assess_page(page.text, title=page.title)
+            score.total += 1
+            score.confusion[severity][verdict.severity] += 1
+            wanted = label == "flag"
+            if wanted and verdict.flag:
+                score.true_positive += 1
+            elif wanted:
+                score.false_negative += 1
+            elif verdict.flag:
+                score.false_positive += 1
+            else:
+                score.true_negative += 1
+            if severity in ("high", "medium"):
+                score.serious += 1
+                score.serious_found += verdict.flag
+            if wanted:
+                score.flagged += 1
+                score.severity_exact += verdict.severity == severity
+            if verdict.severity != severity:
+                score.mistakes.append(
+                    {
+                        "id": item.get("id", f"line {number}"),
+                        "label": severity,
+                        "got": verdict.severity,
+                        "why": verdict.reason,
+                    }
+                )
+    if not score.total:
+        raise InputError(f"{path}: no labelled pages")
+    return score

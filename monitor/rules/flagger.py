@@ -1,0 +1,225 @@
+"""Does a page offer exosome products, and how seriously? Pure functions over a page's text.
+
+The policy (what a flag means):
+
+* high: a provider offers exosomes by a route other than the skin's surface (injection, IV,
+  infusion, intrathecal, intranasal, nebulized...), or for a disease or condition, or with a
+  regulatory or safety reassurance ("FDA approved", "no side effects");
+* medium: a provider offers topical or cosmetic exosome treatments (facials, serums after
+  microneedling, scalp and hair), and nothing of the high kind;
+* low: a weak or indirect offer: an implied service, a supplier, a medical-travel broker, a
+  directory article without a provider;
+* no flag: news, explainers, research and trials, regulators, diagnostics, job adverts, refusals,
+  and pages that never name an exosome product. A disclaimer ("not FDA approved") cancels nothing.
+
+How the rules read a page: every lexicon phrase is found in one Aho-Corasick pass
+(monitor/rules/lexicon.py). An exosome mention is an offer when offer wording (prices, booking,
+"we offer", sessions) stands near it and the page does not read as reporting, research, a job
+advert or a regulator's page; routes, conditions and cosmetic words count only NEAR an exosome
+mention (a clinic offering IV vitamins and an exosome facial is not offering exosome IVs).
+Each finding carries its rule id and version, the phrases, and an evidence snippet with its
+offsets in the page text. Rule ids are stored with flags: never rename one; bump its version
+when its logic changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from monitor.rules.lexicon import Hit, load_lexicon
+
+#: rule id -> (version, severity)
+RULES: dict[str, tuple[int, str]] = {
+    "exosome_route": (1, "high"),
+    "exosome_condition": (1, "high"),
+    "exosome_reassurance": (1, "high"),
+    "exosome_cosmetic": (1, "medium"),
+    "exosome_indirect": (1, "low"),
+    "fda_named_product": (1, "high"),
+}
+SEVERITY_ORDER = {"none": 0, "low": 1, "medium": 2, "high": 3}
+
+NEAR = 280  # characters: "near" an exosome mention
+SNIPPET = 140  # characters of context on each side of the evidence
+NOT_AN_OFFER = ("news", "research", "diagnostics", "job", "regulator", "sceptical")
+_PRICE = re.compile(
+    r"(?:[$€£₹₩¥₺]\s?\d|\d[\d.,]*\s?(?:usd|eur|gbp|inr|rs\.?|krw|won|jpy|円|원|tl|try|mxn|pesos|aed|dirhams?|brl|r\$)\b"
+    r"|\brs\.?\s?\d|\br\$\s?\d)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    rule_version: int
+    severity: str
+    phrases: tuple[str, ...]
+    snippet: str
+    start: int  # offsets of the snippet in the page text
+    end: int
+    cites: tuple[Mapping[str, str], ...] = ()  # FDA letters and notices that name what the page names
+
+    def as_dict(self) -> dict:
+        return {
+            "rule_id": self.rule_id,
+            "rule_version": self.rule_version,
+            "severity": self.severity,
+            "phrases": list(self.phrases),
+            "snippet": self.snippet,
+            "start": self.start,
+            "end": self.end,
+            "cites": [dict(c) for c in self.cites],
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    flag: bool
+    severity: str
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""  # why not flagged, or what kind of offer
+
+    def as_dict(self) -> dict:
+        return {
+            "flag": self.flag,
+            "severity": self.severity,
+            "reason": self.reason,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class FdaIndex:
+    """Product and firm names from stored FDA warning letters and notices, lower-cased, each with
+    what names it: {"xoglo": [{"kind": "warning_letter", "key": slug, "url": ..., "title": ...}]}."""
+
+    names: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def find(self, text: str) -> list[tuple[str, int, int]]:
+        lowered = text.lower()
+        found = []
+        for name in self.names:
+            for match in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
+                found.append((name, match.start(), match.end()))
+                break
+        return found
+
+
+def assess_page(
+    text: str, *, title: str | None = None, url: str | None = None, fda: FdaIndex | None = None
+) -> Verdict:
+    """The verdict on one page: flag or not, its severity, and each finding with its evidence."""
+    lexicon = load_lexicon()
+    hits = lexicon.find(text)
+    context_hits = hits + (lexicon.find(title) if title else [])
+    products = [h for h in hits if h.category in ("exosome", "brand")]
+    if not products:
+        return Verdict(False, "none", reason="no exosome product named")
+    by = _by_category(hits)  # positions in the text: the title's hits only count, never stand near
+    counts = {
+        category: len({h.phrase for h in found}) for category, found in _by_category(context_hits).items()
+    }
+    prices = [(m.start(), m.end()) for m in _PRICE.finditer(text)]
+    offer_score = counts.get("offer", 0) + min(len(prices), 3)
+    not_offer = sum(counts.get(category, 0) for category in NOT_AN_OFFER)
+
+    refused = [r for r in by.get("refusal", []) if any(abs(p.start - r.start) < NEAR // 2 for p in products)]
+    offered_near = [p for p in products if _near(p, by.get("offer", [])) or _near_spans(p, prices)]
+    if refused and not [p for p in offered_near if all(abs(p.start - r.start) >= NEAR for r in refused)]:
+        return Verdict(False, "none", reason="the page says it does not offer exosome products")
+    if not_offer >= 3 and not_offer > offer_score:
+        kinds = sorted((c for c in NOT_AN_OFFER if counts.get(c)), key=lambda c: -counts[c])
+        return Verdict(False, "none", reason=f"not an offer: reads as {', '.join(kinds[:2])}")
+    if counts.get("diagnostics", 0) >= 2 and not any(
+        _near(p, by.get("route", []) + by.get("cosmetic", [])) for p in products
+    ):
+        return Verdict(False, "none", reason="not an offer: exosome diagnostics")
+
+    findings: list[Finding] = []
+    indirect = (
+        counts.get("supplier", 0) >= 2 or counts.get("broker", 0) >= 2 or counts.get("directory", 0) >= 2
+    )
+    if indirect or not offered_near:
+        if not offered_near and offer_score == 0 and not indirect:
+            return Verdict(False, "none", reason="exosomes named, but nothing is offered")
+        kinds = [c for c in ("supplier", "broker", "directory") if counts.get(c, 0) >= 2] or [
+            "implied service"
+        ]
+        evidence = products[0]
+        findings.append(_finding("exosome_indirect", text, evidence, [], extra=kinds))
+    else:
+        disclaimers = by.get("disclaimer", [])
+        reassurance = [
+            r for r in by.get("reassurance", []) if not _inside_any(r, disclaimers) and r.end <= len(text)
+        ]
+        for rule, category in (("exosome_route", "route"), ("exosome_condition", "condition")):
+            for product in offered_near or products:
+                near = [h for h in by.get(category, []) if _near(product, [h])]
+                if near:
+                    findings.append(_finding(rule, text, product, near))
+                    break
+        if reassurance:
+            findings.append(_finding("exosome_reassurance", text, products[0], reassurance[:3]))
+        if not findings:
+            for product in offered_near:
+                near = [h for h in by.get("cosmetic", []) if _near(product, [h])]
+                if near:
+                    findings.append(_finding("exosome_cosmetic", text, product, near))
+                    break
+        if not findings:
+            findings.append(
+                _finding("exosome_indirect", text, offered_near[0], [], extra=["implied service"])
+            )
+    if fda is not None and findings:
+        for name, start, end in fda.find(text):
+            cites = tuple(fda.names[name])
+            findings.append(
+                _finding(
+                    "fda_named_product", text, Hit("brand", name, start, end), [], extra=[name], cites=cites
+                )
+            )
+    severity = max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__)
+    return Verdict(True, severity, tuple(findings), reason=findings[0].rule_id)
+
+
+def _by_category(hits: Sequence[Hit]) -> dict[str, list[Hit]]:
+    grouped: dict[str, list[Hit]] = {}
+    for hit in hits:
+        grouped.setdefault(hit.category, []).append(hit)
+    return grouped
+
+
+def _near(anchor: Hit, others: Sequence[Hit]) -> bool:
+    return any(abs(other.start - anchor.start) <= NEAR for other in others)
+
+
+def _near_spans(anchor: Hit, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(abs(start - anchor.start) <= NEAR for start, _ in spans)
+
+
+def _inside_any(hit: Hit, spans: Sequence[Hit]) -> bool:
+    return any(span.start <= hit.start and hit.end <= span.end for span in spans)
+
+
+def _finding(
+    rule_id: str,
+    text: str,
+    product: Hit,
+    triggers: Sequence[Hit],
+    *,
+    extra: Sequence[str] = (),
+    cites: tuple[Mapping[str, str], ...] = (),
+) -> Finding:
+    version, severity = RULES[rule_id]
+    start = min([product.start, *(t.start for t in triggers)])
+    end = max([product.end, *(t.end for t in triggers)])
+    begin = max(0, start - SNIPPET)
+    stop = min(len(text), end + SNIPPET)
+    phrases = tuple(
+        dict.fromkeys([text[product.start : product.end], *(text[t.start : t.end] for t in triggers), *extra])
+    )
+    snippet = " ".join(text[begin:stop].split())
+    return Finding(rule_id, version, severity, phrases, snippet, begin, stop, cites)
