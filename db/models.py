@@ -164,6 +164,9 @@ class Page(Tracked, Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # migration 0005: the flagger's findings on the current text, and what it assessed
+    findings: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    assessed: Mapped[str | None] = mapped_column(Text)  # "<content_hash> <rules version>"
 
 
 class PageSnapshot(Base):
@@ -190,9 +193,10 @@ class Flag(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
     rule_id: Mapped[str] = mapped_column(String(100))
     rule_version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
     severity: Mapped[str] = mapped_column(String(16))
     evidence: Mapped[Any] = mapped_column(JSONDocument)
+    page_id: Mapped[int | None] = mapped_column(BigId)  # migration 0005: the page it was found on
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

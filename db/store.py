@@ -42,7 +42,7 @@ from sqlalchemy.engine import Dialect
 
 from db.bulk import BulkStatement
 from db.engine import WRITE_OPTION, describe_url, json_dumps, make_engine
-from db.models import Base, Clinic, CrawlRun, Event, Notice, Page, PageSnapshot, WarningLetter
+from db.models import Base, Clinic, CrawlRun, Event, Flag, Notice, Page, PageSnapshot, WarningLetter
 from db.records import (
     CLINIC_UNION_FIELDS,
     LETTER_LIFECYCLE_FIELDS,
@@ -62,6 +62,9 @@ from db.records import (
 )
 
 # Same constant in every exowatch process: it names "the store's writer" on one database.
+_REGENERATIVE_TAGS = frozenset(
+    {"exosome", "stem_cell", "hct_p", "regenerative", "amniotic", "umbilical_cord"}
+)
 _PG_WRITE_LOCK = 0x65786F77_77726974 & 0x7FFFFFFFFFFFFFFF
 # Keys per IN (...) read: well under SQLite's bound-parameter limit.
 _READ_CHUNK = 500
@@ -509,6 +512,201 @@ class Store:
                 )
                 found.update(dict(connection.execute(query).all()))
         return found
+
+    # -- flags ---------------------------------------------------------------------------------
+
+    def pages_to_assess(self, version: str, *, everything: bool = False) -> list[dict[str, Any]]:
+        """Pages whose current text the flagger has not assessed under `version` (all with
+        `everything`): id, url, clinic id, title, text, content hash."""
+        table = Page.__table__
+        query = select(
+            table.c.id,
+            table.c.url,
+            table.c.clinic_id,
+            table.c.title,
+            table.c.text,
+            table.c.content_hash,
+            table.c.assessed,
+        ).where(table.c.text.is_not(None), table.c.clinic_id.is_not(None))
+        with self.engine.connect() as connection:
+            rows = [dict(row._mapping) for row in connection.execute(query.order_by(table.c.id))]
+        return [r for r in rows if everything or r["assessed"] != f"{r['content_hash']} {version}"]
+
+    def save_findings(self, assessed: Sequence[tuple[int, list[dict], str]]) -> None:
+        """(page id, findings, "<hash> <version>") for each page just assessed."""
+        table = Page.__table__
+        if not assessed:
+            return
+        with self._write() as connection:
+            connection.execute(
+                table.update()
+                .where(table.c.id == bindparam("pid"))
+                .values(findings=bindparam("f"), assessed=bindparam("a")),
+                [{"pid": page_id, "f": findings, "a": key} for page_id, findings, key in assessed],
+            )
+
+    def clinic_findings(self, clinic_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
+        """clinic id -> its pages' current findings: [{page_id, url, content_hash, findings}]."""
+        table = Page.__table__
+        found: dict[int, list[dict[str, Any]]] = {cid: [] for cid in clinic_ids}
+        ids = sorted(clinic_ids)
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), _READ_CHUNK):
+                chunk = ids[start : start + _READ_CHUNK]
+                query = select(
+                    table.c.id, table.c.url, table.c.clinic_id, table.c.content_hash, table.c.findings
+                ).where(table.c.clinic_id.in_(chunk))
+                for row in connection.execute(query.order_by(table.c.id)):
+                    found[row.clinic_id].append(
+                        {
+                            "page_id": row.id,
+                            "url": row.url,
+                            "content_hash": row.content_hash,
+                            "findings": row.findings or [],
+                        }
+                    )
+        return found
+
+    def flags_of(self, clinic_ids: Collection[int]) -> dict[tuple[int, str], dict[str, Any]]:
+        table = Flag.__table__
+        ids = sorted(clinic_ids)
+        found: dict[tuple[int, str], dict[str, Any]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), _READ_CHUNK):
+                query = select(table).where(table.c.clinic_id.in_(ids[start : start + _READ_CHUNK]))
+                for row in connection.execute(query):
+                    found[(row.clinic_id, row.rule_id)] = dict(row._mapping)
+        return found
+
+    def write_flags(self, changes: Sequence[Mapping[str, Any]], *, source: str) -> None:
+        """Insert or update flags, each with its event (`flag.opened`, `flag.escalated`,
+        `flag.resolved`), in one write transaction."""
+        if not changes:
+            return
+        table, events = Flag.__table__, Event.__table__
+        keys = {row["id"]: row["clinic_key"] for row in self._clinic_keys({c["clinic_id"] for c in changes})}
+        now = self.clock()
+        inserted: dict[tuple[int, str], int] = {}  # a flag opened and escalated in one run
+        with self._write() as connection:
+            for change in changes:
+                values = {k: change[k] for k in ("rule_version", "status", "severity", "evidence", "page_id")}
+                values["updated_at"] = now
+                if change.get("id") is None:
+                    change = {**change, "id": inserted.get((change["clinic_id"], change["rule_id"]))}
+                if change.get("id") is None:
+                    values |= {
+                        "clinic_id": change["clinic_id"],
+                        "rule_id": change["rule_id"],
+                        "opened_at": now,
+                    }
+                    flag_id = connection.execute(
+                        insert(table).values(**values).returning(table.c.id)
+                    ).scalar_one()
+                    inserted[(change["clinic_id"], change["rule_id"])] = flag_id
+                else:
+                    flag_id = change["id"]
+                    if change["status"] == "resolved":
+                        values["resolved_at"] = now
+                    elif change.get("reopened"):
+                        values |= {"opened_at": now, "resolved_at": None}
+                    connection.execute(table.update().where(table.c.id == flag_id).values(**values))
+                summary = {
+                    "source": source,
+                    "rule_id": change["rule_id"],
+                    "rule_version": change["rule_version"],
+                    "severity": change["severity"],
+                    "clinic": keys.get(change["clinic_id"]),
+                    "url": (change["evidence"] or {}).get("url"),
+                    "snippet": (change["evidence"] or {}).get("snippet"),
+                }
+                if change.get("reopened"):
+                    summary["reopened"] = True
+                if change["evidence"] and change["evidence"].get("cites"):
+                    summary["cites"] = change["evidence"]["cites"]
+                connection.execute(
+                    insert(events).values(
+                        at=now,
+                        kind=change["event"],
+                        subject_type="flag",
+                        subject_id=flag_id,
+                        subject_key=f"{keys.get(change['clinic_id'])}:{change['rule_id']}",
+                        summary=summary,
+                    )
+                )
+
+    def open_flags(self) -> list[dict[str, Any]]:
+        """Open and escalated flags with their clinic, newest first."""
+        flags, clinics = Flag.__table__, Clinic.__table__
+        query = (
+            select(
+                flags.c.id,
+                clinics.c.clinic_key,
+                clinics.c.name,
+                clinics.c.country,
+                flags.c.rule_id,
+                flags.c.rule_version,
+                flags.c.status,
+                flags.c.severity,
+                flags.c.evidence,
+                flags.c.opened_at,
+                flags.c.updated_at,
+            )
+            .join(clinics, clinics.c.id == flags.c.clinic_id)
+            .where(flags.c.status.in_(("open", "escalated")))
+            .order_by(flags.c.updated_at.desc(), flags.c.id.desc())
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def fda_names(self) -> list[tuple[str, dict[str, str]]]:
+        """(name, citation) for the products and firms named in stored warning letters and notices
+        that concern exosome, stem-cell or other regenerative products."""
+        letters, notices = WarningLetter.__table__, Notice.__table__
+        out: list[tuple[str, dict[str, str]]] = []
+        with self.engine.connect() as connection:
+            for row in connection.execute(
+                select(
+                    letters.c.slug,
+                    letters.c.url,
+                    letters.c.company_name,
+                    letters.c.product_names,
+                    letters.c.tags,
+                )
+            ):
+                if not set(row.tags or ()) & _REGENERATIVE_TAGS:
+                    continue
+                cite = {
+                    "kind": "warning_letter",
+                    "key": row.slug,
+                    "url": row.url,
+                    "title": row.company_name or row.slug,
+                }
+                for name in [*(row.product_names or ()), row.company_name]:
+                    if name:
+                        out.append((name, cite))
+            for row in connection.execute(
+                select(notices.c.url, notices.c.title, notices.c.product_names, notices.c.tags)
+            ):
+                if not set(row.tags or ()) & _REGENERATIVE_TAGS:
+                    continue
+                cite = {"kind": "notice", "key": row.url, "url": row.url, "title": row.title or row.url}
+                for name in row.product_names or ():
+                    out.append((name, cite))
+        return out
+
+    def _clinic_keys(self, ids: Collection[int]) -> list[Mapping[str, Any]]:
+        table = Clinic.__table__
+        ordered = sorted(ids)
+        with self.engine.connect() as connection:
+            return [
+                dict(row._mapping)
+                for start in range(0, len(ordered), _READ_CHUNK)
+                for row in connection.execute(
+                    select(table.c.id, table.c.clinic_key).where(
+                        table.c.id.in_(ordered[start : start + _READ_CHUNK])
+                    )
+                )
+            ]
 
     def notice_page_states(self) -> dict[str, bool]:
         """url -> whether the notice's page text is stored (an incremental crawl fetches the rest)."""

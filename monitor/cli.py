@@ -194,6 +194,85 @@ def status(state: _State, event_limit: int | None) -> None:
         store.close()
 
 
+@cli.command()
+@click.option(
+    "--all", "everything", is_flag=True, help="Assess every page again, not only new and changed ones."
+)
+@pass_state
+def flag(state: _State, everything: bool) -> None:
+    """Run the flagger over the store: new and changed pages, flags opened, escalated, resolved."""
+    from monitor.flagging import run_flagger
+
+    store = state.open_store()
+    try:
+        store.require_schema()
+        click.echo(run_flagger(store, everything=everything).line())
+    finally:
+        store.close()
+
+
+@cli.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+@pass_state
+def flags(state: _State, fmt: str) -> None:
+    """List open flags with their evidence."""
+    store = state.open_store()
+    try:
+        store.require_schema()
+        rows = store.open_flags()
+    finally:
+        store.close()
+    columns = (
+        "clinic",
+        "name",
+        "country",
+        "severity",
+        "status",
+        "rule",
+        "url",
+        "evidence",
+        "cites",
+        "opened_at",
+    )
+    records = [
+        {
+            "clinic": row["clinic_key"],
+            "name": row["name"],
+            "country": row["country"],
+            "severity": row["severity"],
+            "status": row["status"],
+            "rule": f"{row['rule_id']} v{row['rule_version']}",
+            "url": (row["evidence"] or {}).get("url"),
+            "evidence": (row["evidence"] or {}).get("snippet"),
+            "cites": "; ".join(c.get("url", "") for c in (row["evidence"] or {}).get("cites", [])),
+            "opened_at": row["opened_at"].isoformat() if row["opened_at"] else None,
+        }
+        for row in rows
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False))
+    elif fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        click.echo(f"{len(records)} open flags")
+        for r in records:
+            who = f"{r['clinic']} ({r['name'] or '?'}, {r['country'] or '?'})"
+            click.echo(f"{r['severity']:<6} {r['status']:<9} {who} {r['rule']}")
+            click.echo(f"       {r['url']}")
+            click.echo(f'       "{(r["evidence"] or "")[:200]}"')
+            if r["cites"]:
+                click.echo(f"       cites: {r['cites']}")
+
+
 @cli.command("check-page")
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
