@@ -25,10 +25,11 @@ when its logic changes.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from monitor.rules.lexicon import Hit, load_lexicon
+from monitor.rules.lexicon import Hit, load_lexicon, lower_text
 
 #: rule id -> (version, severity)
 RULES: dict[str, tuple[int, str]] = {
@@ -44,11 +45,6 @@ SEVERITY_ORDER = {"none": 0, "low": 1, "medium": 2, "high": 3}
 NEAR = 280  # characters: "near" an exosome mention
 SNIPPET = 140  # characters of context on each side of the evidence
 NOT_AN_OFFER = ("news", "research", "diagnostics", "job", "regulator", "sceptical")
-_PRICE = re.compile(
-    r"(?:[$€£₹₩¥₺]\s?\d|\d[\d.,]*\s?(?:usd|eur|gbp|inr|rs\.?|krw|won|jpy|円|원|tl|try|mxn|pesos|aed|dirhams?|brl|r\$)\b"
-    r"|\brs\.?\s?\d|\br\$\s?\d)",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,10 @@ def assess_page(
 ) -> Verdict:
     """The verdict on one page: flag or not, its severity, and each finding with its evidence."""
     lexicon = load_lexicon()
-    hits = lexicon.find(text)
+    lowered = lower_text(text)
+    if not lexicon.may_name_a_product(lowered):
+        return Verdict(False, "none", reason="no exosome product named")
+    hits = lexicon.find(text, lowered)
     context_hits = hits + (lexicon.find(title) if title else [])
     products = [h for h in hits if h.category in ("exosome", "brand")]
     if not products:
@@ -122,7 +121,7 @@ def assess_page(
     counts = {
         category: len({h.phrase for h in found}) for category, found in _by_category(context_hits).items()
     }
-    prices = [(m.start(), m.end()) for m in _PRICE.finditer(text)]
+    prices = [(h.start, h.end) for h in by.get("price", [])]
     offer_score = counts.get("offer", 0) + min(len(prices), 3)
     not_offer = sum(counts.get(category, 0) for category in NOT_AN_OFFER)
 
@@ -193,11 +192,18 @@ def _by_category(hits: Sequence[Hit]) -> dict[str, list[Hit]]:
 
 
 def _near(anchor: Hit, others: Sequence[Hit]) -> bool:
-    return any(abs(other.start - anchor.start) <= NEAR for other in others)
+    """Whether one of `others` (in text order, as the lexicon finds them) starts within NEAR of
+    `anchor`: a binary search, so a long page with many mentions stays linear-ish."""
+    return _near_start(anchor.start, [other.start for other in others])
 
 
 def _near_spans(anchor: Hit, spans: Sequence[tuple[int, int]]) -> bool:
-    return any(abs(start - anchor.start) <= NEAR for start, _ in spans)
+    return _near_start(anchor.start, [start for start, _ in spans])
+
+
+def _near_start(position: int, starts: Sequence[int]) -> bool:
+    index = bisect_left(starts, position - NEAR)
+    return index < len(starts) and starts[index] <= position + NEAR
 
 
 def _inside_any(hit: Hit, spans: Sequence[Hit]) -> bool:

@@ -9,6 +9,7 @@ Each group needs a category, phrases and a source; anything else is an error nam
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,21 @@ import ahocorasick
 LEXICON_PATH = Path(__file__).with_name("lexicon.toml")
 CATEGORIES = frozenset(
     {
-        "exosome", "brand", "route", "condition", "reassurance", "disclaimer", "cosmetic", "offer",
+        "exosome", "brand", "route", "condition", "reassurance", "disclaimer", "cosmetic", "offer", "price",
         "supplier", "broker", "directory", "refusal", "news", "research", "diagnostics", "job",
         "regulator", "sceptical",
     }
 )  # fmt: skip
+
+
+_word_rest = re.compile(r"[^\W_]*").match
+
+
+def _order(hit: Hit) -> tuple[int, int]:
+    return hit.start, -hit.end
+
+
+PRODUCT_CATEGORIES = frozenset({"exosome", "brand"})
 
 
 class LexiconError(ValueError):
@@ -69,42 +80,66 @@ class Lexicon:
                     if entry not in forms.setdefault(key, []):
                         forms[key].append(entry)
         automaton = ahocorasick.Automaton()
+        products = ahocorasick.Automaton()
         for key, entries in forms.items():
             automaton.add_word(key, (len(key), tuple(entries)))
+            if any(entry.category in PRODUCT_CATEGORIES for entry in entries):
+                products.add_word(key, len(key))
         automaton.make_automaton()
+        products.make_automaton()
         self._automaton = automaton
+        self._products = products
 
-    def find(self, text: str) -> list[Hit]:
-        """Every hit in `text`, in order; offsets are the text's own."""
-        lowered = text.lower()
-        if len(lowered) != len(text):  # a few characters change length when lowered (İ): map per char
-            lowered = "".join(c.lower()[:1] or c for c in text)
+    def may_name_a_product(self, lowered: str) -> bool:
+        """A cheap first look (C speed, stops at the first candidate): can the lower-cased text
+        name an exosome product at all? Most pages cannot, and skip the full pass."""
+        return next(self._products.iter(lowered), None) is not None
+
+    def find(self, text: str, lowered: str | None = None) -> list[Hit]:
+        """Every hit in `text`, in order; offsets are the text's own. `lowered`: lower_text(text)."""
+        if lowered is None:
+            lowered = lower_text(text)
         size = len(lowered)
         hits: list[Hit] = []
+        add = hits.append
+        word_rest = _word_rest
         for last, (length, forms) in self._automaton.iter(lowered):
             start, end = last - length + 1, last + 1
-            before = lowered[start - 1] if start > 0 else " "
-            after = lowered[end] if end < size else " "
+            before_word = start > 0 and lowered[start - 1].isalnum()
+            after_word = end < size and lowered[end].isalnum()
             for form in forms:
-                if not form.spaced:
-                    if before.isalnum():
-                        continue
-                    if after.isalnum() and not form.prefix:
-                        continue
-                    if form.prefix:  # extend to the end of the word
-                        stop = end
-                        while stop < size and lowered[stop].isalnum():
-                            stop += 1
-                        hits.append(Hit(form.category, form.phrase, start, stop))
-                        continue
-                hits.append(Hit(form.category, form.phrase, start, end))
-        hits.sort(key=lambda h: (h.start, -h.end))
+                if form.spaced:
+                    add(Hit(form.category, form.phrase, start, end))
+                elif before_word:
+                    continue
+                elif form.prefix:  # extend to the end of the word
+                    add(
+                        Hit(
+                            form.category,
+                            form.phrase,
+                            start,
+                            word_rest(lowered, end).end() if after_word else end,
+                        )
+                    )
+                elif not after_word:
+                    add(Hit(form.category, form.phrase, start, end))
+        hits.sort(key=_order)
         return hits
 
 
+def lower_text(text: str) -> str:
+    """`text` lower-cased with the same length (a few characters, such as İ, grow when lowered:
+    those are lowered one by one), so offsets in it are offsets in `text`."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = "".join(c.lower()[:1] or c for c in text)
+    return lowered
+
+
 def _word_script(text: str) -> bool:
-    """Whether a phrase is written in a script with spaces between words (Latin, Greek, Cyrillic)."""
-    return all(ord(c) < 0x0900 for c in text)
+    """Whether a phrase is written in a script with spaces between words (Latin, Greek, Cyrillic);
+    signs ("$", "€") are matched anywhere too."""
+    return any(c.isalnum() for c in text) and all(ord(c) < 0x0900 for c in text)
 
 
 @functools.lru_cache(maxsize=4)
