@@ -44,7 +44,21 @@ SEVERITY_ORDER = {"none": 0, "low": 1, "medium": 2, "high": 3}
 
 NEAR = 280  # characters: "near" an exosome mention
 SNIPPET = 140  # characters of context on each side of the evidence
-NOT_AN_OFFER = ("news", "research", "diagnostics", "job", "regulator", "sceptical")
+NOT_AN_OFFER = ("news", "research", "diagnostics", "job", "regulator", "sceptical", "forum")
+INDIRECT = ("supplier", "broker", "directory", "implied")
+# A route, condition or reassurance with one of these just before it is denied, not claimed:
+# "needle-free, no injections", "there is no FDA-approved exosome product".
+_DENIED = re.compile(
+    r"(?:\b(?:no|not|without|never|nor|none|zero|instead of|alternative to|rather than|isn't|aren't|"
+    r"don't|doesn't|do not|does not|cannot|can't|free of|sin|senza|sem|yok|ohne|kein\w*)\b|needle[- ]free|"
+    r"non[- ]invasive)[^.!?\n]{0,30}$",
+    re.I,
+)
+# "serum infusion", "oxygen infusion facial": a cosmetic infusion, not an intravenous one.
+_COSMETIC_INFUSION = re.compile(
+    r"(?:serum|facial|skin|hydra\w*|oxygen|glow|collagen|vitamin c|peptide)\s*$", re.I
+)
+NEGATION_REACH = 40  # characters before a hit where a denial counts
 
 
 @dataclass(frozen=True)
@@ -125,38 +139,52 @@ def assess_page(
     offer_score = counts.get("offer", 0) + min(len(prices), 3)
     not_offer = sum(counts.get(category, 0) for category in NOT_AN_OFFER)
 
-    refused = [r for r in by.get("refusal", []) if any(abs(p.start - r.start) < NEAR // 2 for p in products)]
+    if counts.get("not_human"):
+        return Verdict(False, "none", reason="not an offer: sold for research use, not for people")
+    refused = [r for r in by.get("refusal", []) if any(abs(p.start - r.start) < NEAR for p in products)]
     offered_near = [p for p in products if _near(p, by.get("offer", [])) or _near_spans(p, prices)]
-    if refused and not [p for p in offered_near if all(abs(p.start - r.start) >= NEAR for r in refused)]:
+    if refused and not [
+        p
+        for p in offered_near
+        if _near_spans(p, prices) and all(abs(p.start - r.start) >= NEAR for r in refused)
+    ]:
         return Verdict(False, "none", reason="the page says it does not offer exosome products")
-    if not_offer >= 3 and not_offer > offer_score:
+    if not_offer >= 2 and not_offer > offer_score:
         kinds = sorted((c for c in NOT_AN_OFFER if counts.get(c)), key=lambda c: -counts[c])
         return Verdict(False, "none", reason=f"not an offer: reads as {', '.join(kinds[:2])}")
     if counts.get("diagnostics", 0) >= 2 and not any(
         _near(p, by.get("route", []) + by.get("cosmetic", [])) for p in products
     ):
         return Verdict(False, "none", reason="not an offer: exosome diagnostics")
+    plants = by.get("plant", [])
+    if plants and not counts.get("offer") and all(_near(p, plants) for p in products):
+        return Verdict(False, "none", reason="plant-derived 'exosomes' in a product, no provider")
+    if not offered_near and offer_score >= 2 and not_offer < 2:
+        offered_near = products[:1]  # a short provider page: the offer (prices, booking) stands apart
 
     findings: list[Finding] = []
-    indirect = (
-        counts.get("supplier", 0) >= 2 or counts.get("broker", 0) >= 2 or counts.get("directory", 0) >= 2
-    )
+    indirect = sum(counts.get(c, 0) for c in INDIRECT) >= 2 or counts.get("implied", 0) >= 1
     if indirect or not offered_near:
         if not offered_near and offer_score == 0 and not indirect:
             return Verdict(False, "none", reason="exosomes named, but nothing is offered")
-        kinds = [c for c in ("supplier", "broker", "directory") if counts.get(c, 0) >= 2] or [
-            "implied service"
-        ]
-        evidence = products[0]
-        findings.append(_finding("exosome_indirect", text, evidence, [], extra=kinds))
+        kinds = [c for c in INDIRECT if counts.get(c, 0)] or ["implied service"]
+        findings.append(_finding("exosome_indirect", text, products[0], [], extra=kinds))
     else:
         disclaimers = by.get("disclaimer", [])
         reassurance = [
-            r for r in by.get("reassurance", []) if not _inside_any(r, disclaimers) and r.end <= len(text)
+            r
+            for r in by.get("reassurance", [])
+            if not _inside_any(r, disclaimers) and not _denied(lowered, r)
         ]
         for rule, category in (("exosome_route", "route"), ("exosome_condition", "condition")):
-            for product in offered_near or products:
-                near = [h for h in by.get(category, []) if _near(product, [h])]
+            for product in offered_near:
+                near = [
+                    h
+                    for h in by.get(category, [])
+                    if _near(product, [h])
+                    and not _denied(lowered, h)
+                    and not (category == "route" and _cosmetic_infusion(lowered, h))
+                ]
                 if near:
                     findings.append(_finding(rule, text, product, near))
                     break
@@ -182,6 +210,17 @@ def assess_page(
             )
     severity = max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__)
     return Verdict(True, severity, tuple(findings), reason=findings[0].rule_id)
+
+
+def _denied(lowered: str, hit: Hit) -> bool:
+    """Whether the words just before a hit deny it ("no injections", "no FDA-approved ...")."""
+    return bool(_DENIED.search(lowered, max(0, hit.start - NEGATION_REACH), hit.start))
+
+
+def _cosmetic_infusion(lowered: str, hit: Hit) -> bool:
+    return hit.phrase in ("infusion*", "infuse*") and bool(
+        _COSMETIC_INFUSION.search(lowered, max(0, hit.start - 25), hit.start)
+    )
 
 
 def _by_category(hits: Sequence[Hit]) -> dict[str, list[Hit]]:
