@@ -127,14 +127,13 @@ def assess_page(
     if not lexicon.may_name_a_product(lowered):
         return Verdict(False, "none", reason="no exosome product named")
     hits = lexicon.find(text, lowered)
-    context_hits = hits + (lexicon.find(title) if title else [])
-    products = [h for h in hits if h.category in ("exosome", "brand")]
+    by = _by_category(hits)  # positions in the text: the title's hits only count, never stand near
+    products = by.get("exosome", []) + by.get("brand", [])
     if not products:
         return Verdict(False, "none", reason="no exosome product named")
-    by = _by_category(hits)  # positions in the text: the title's hits only count, never stand near
-    counts = {
-        category: len({h.phrase for h in found}) for category, found in _by_category(context_hits).items()
-    }
+    products.sort(key=lambda h: h.start)
+    context = _by_category(hits + lexicon.find(title)) if title else by
+    counts = {category: len({h.phrase for h in found}) for category, found in context.items()}
     prices = [(h.start, h.end) for h in by.get("price", [])]
     offer_score = counts.get("offer", 0) + min(len(prices), 3)
     not_offer = sum(counts.get(category, 0) for category in NOT_AN_OFFER)

@@ -60,3 +60,8 @@ def test_bench_clinics_runs_small_and_prints_the_ratio_and_the_memory():
     )
     assert "6 sites x 4 pages = 24 pages" in out
     assert "ratio: " in out and "peak memory of the crawl: " in out
+
+
+def test_bench_rules_runs_small_and_prints_a_ratio():
+    out = run_bench("rules.py", EXOWATCH_BENCH_MB="0.2", EXOWATCH_BENCH_ROUNDS="1")
+    assert "one Aho-Corasick pass of the lexicon: " in out and "ratio: " in out
