@@ -42,7 +42,7 @@ from sqlalchemy.engine import Dialect
 
 from db.bulk import BulkStatement
 from db.engine import WRITE_OPTION, describe_url, json_dumps, make_engine
-from db.models import Base, Clinic, CrawlRun, Event, Flag, Notice, Page, PageSnapshot, WarningLetter
+from db.models import Base, Clinic, CrawlRun, Delivery, Event, Flag, Notice, Page, PageSnapshot, WarningLetter
 from db.records import (
     CLINIC_UNION_FIELDS,
     LETTER_LIFECYCLE_FIELDS,
@@ -707,6 +707,101 @@ class Store:
                     )
                 )
             ]
+
+    # -- digests --------------------------------------------------------------------------------
+
+    def channel_cursor(self, channel: str) -> int:
+        """The last event id a channel has delivered (sent, or empty after its filters); 0 at first."""
+        table = Delivery.__table__
+        query = select(func.max(table.c.last_event_id)).where(
+            table.c.channel == channel, table.c.status.in_(("sent", "empty"))
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar() or 0
+
+    def pending_delivery(self, channel: str) -> dict[str, Any] | None:
+        """A delivery recorded but never confirmed: the process died between sending and recording."""
+        table = Delivery.__table__
+        query = (
+            select(table).where(table.c.channel == channel, table.c.status == "pending").order_by(table.c.id)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query.limit(1)).first()
+        return dict(row._mapping) if row else None
+
+    def events_between(self, after: int, until: int | None = None, limit: int = 5000) -> list[dict[str, Any]]:
+        table = Event.__table__
+        query = select(table).where(table.c.id > after)
+        if until is not None:
+            query = query.where(table.c.id <= until)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query.order_by(table.c.id).limit(limit))]
+
+    def start_delivery(
+        self, channel: str, first: int, last: int, message_id: str | None, status: str = "pending"
+    ) -> int:
+        table = Delivery.__table__
+        with self._write() as connection:
+            return connection.execute(
+                insert(table)
+                .values(
+                    channel=channel,
+                    first_event_id=first,
+                    last_event_id=last,
+                    status=status,
+                    created_at=self.clock(),
+                    message_id=message_id,
+                    sent_at=self.clock() if status != "pending" else None,
+                )
+                .returning(table.c.id)
+            ).scalar_one()
+
+    def finish_delivery(self, delivery_id: int, status: str, error: str | None = None) -> None:
+        table = Delivery.__table__
+        with self._write() as connection:
+            connection.execute(
+                table.update()
+                .where(table.c.id == delivery_id)
+                .values(status=status, error=error, sent_at=self.clock() if status == "sent" else None)
+            )
+
+    def digest_lookups(self, events: Sequence[Mapping[str, Any]]) -> tuple[dict, dict]:
+        """(clinics by key, letters and notices by key) for the subjects of `events`."""
+        clinics, records = {}, {}
+        letters, notices, clinic_table = WarningLetter.__table__, Notice.__table__, Clinic.__table__
+        slugs = sorted({e["subject_key"] for e in events if e["subject_type"] == "warning_letter"})
+        urls = sorted({e["subject_key"] for e in events if e["subject_type"] == "notice"})
+        keys = sorted(
+            {(e["summary"] or {}).get("clinic") for e in events if e["subject_type"] == "flag"} - {None}
+        )
+        with self.engine.connect() as connection:
+            for start in range(0, len(slugs), _READ_CHUNK):
+                chunk = slugs[start : start + _READ_CHUNK]
+                query = select(letters.c.slug, letters.c.tags, letters.c.product_names).where(
+                    letters.c.slug.in_(chunk)
+                )
+                records.update(
+                    {
+                        r.slug: {"tags": r.tags, "product_names": r.product_names}
+                        for r in connection.execute(query)
+                    }
+                )
+            for start in range(0, len(urls), _READ_CHUNK):
+                chunk = urls[start : start + _READ_CHUNK]
+                query = select(notices.c.url, notices.c.tags, notices.c.product_names).where(
+                    notices.c.url.in_(chunk)
+                )
+                records.update(
+                    {
+                        r.url: {"tags": r.tags, "product_names": r.product_names}
+                        for r in connection.execute(query)
+                    }
+                )
+            for start in range(0, len(keys), _READ_CHUNK):
+                chunk = keys[start : start + _READ_CHUNK]
+                query = select(clinic_table).where(clinic_table.c.clinic_key.in_(chunk))
+                clinics.update({r.clinic_key: dict(r._mapping) for r in connection.execute(query)})
+        return clinics, records
 
     def notice_page_states(self) -> dict[str, bool]:
         """url -> whether the notice's page text is stored (an incremental crawl fetches the rest)."""

@@ -273,6 +273,38 @@ def flags(state: _State, fmt: str) -> None:
                 click.echo(f"       cites: {r['cites']}")
 
 
+@cli.command()
+@click.option("--channel", help="Only this channel.")
+@click.option("--dry-run", is_flag=True, help="Print the digests; send nothing, move no cursor.")
+@pass_state
+def digest(state: _State, channel: str | None, dry_run: bool) -> None:
+    """Build and send the digests of new events, per channel (e-mail, RSS/Atom files)."""
+    from pathlib import Path
+
+    from alerts.run import run_digests
+
+    if channel is not None and channel not in {c.name for c in state.config.channels}:
+        raise InputError(
+            f"unknown channel {channel!r} (channels: {', '.join(c.name for c in state.config.channels)})"
+        )
+    store = state.open_store()
+    try:
+        store.require_schema()
+        base = Path(state.config.source).parent if Path(state.config.source).is_file() else Path(".")
+        outcomes = run_digests(
+            store, state.config, channel=channel, dry_run=dry_run, echo=click.echo, base_dir=base
+        )
+    finally:
+        store.close()
+    failed = []
+    for outcome in outcomes:
+        click.echo(f"{outcome.channel}: {outcome.status}{': ' + outcome.detail if outcome.detail else ''}")
+        if outcome.status == "failed":
+            failed.append(outcome.channel)
+    if failed:
+        raise ExowatchError(f"digest not sent: {', '.join(failed)} (the cursor stays; the next run retries)")
+
+
 @cli.command("check-page")
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -282,6 +282,63 @@ class SourcesConfig:
         _require(len(names) == len(set(names)), "sources.clinic_listings", "listings with distinct names")
 
 
+CHANNEL_KINDS = ("email", "feed")
+SMTP_SECURITY = ("starttls", "tls", "none")
+SEVERITIES = ("low", "medium", "high")
+DEFAULT_CHANNEL_EVENTS = (
+    "letter.new", "letter.updated", "notice.new", "notice.updated",
+    "flag.opened", "flag.escalated", "flag.resolved", "source.failing",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One digest channel: what it carries (filters), when (cron), and where (email or feed files).
+    The SMTP password comes only from EXOWATCH_SMTP_PASSWORD."""
+
+    name: str = ""
+    kind: str = "email"
+    events: tuple[str, ...] = DEFAULT_CHANNEL_EVENTS
+    min_severity: str = "low"  # flags below it are left out
+    tags: tuple[str, ...] = ()  # letters and notices: only those with one of these tags (empty: all)
+    countries: tuple[str, ...] = ()  # flags: only clinics in these countries (empty: all)
+    schedule: str = "0 7 * * *"  # cron, for the daemon
+    immediate_high: bool = False  # high-severity flags go out at once, not with the digest
+    to: tuple[str, ...] = ()
+    sender: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    feed_dir: str = "feeds"
+    feed_title: str = ""
+    feed_link: str = "https://exowatch.example/"
+
+    def __post_init__(self) -> None:
+        where = f"channels.{self.name or '?'}"
+        _require(
+            bool(re.fullmatch(r"[a-z0-9_-]{1,60}", self.name)),
+            "channels.name",
+            "a short name of lower-case letters, digits, - and _",
+        )
+        _require(self.kind in CHANNEL_KINDS, f"{where}.kind", f"one of {', '.join(CHANNEL_KINDS)}")
+        _require(self.min_severity in SEVERITIES, f"{where}.min_severity", f"one of {', '.join(SEVERITIES)}")
+        _require(
+            self.smtp_security in SMTP_SECURITY,
+            f"{where}.smtp_security",
+            f"one of {', '.join(SMTP_SECURITY)}",
+        )
+        _require(1 <= self.smtp_port <= 65535, f"{where}.smtp_port", "a port number")
+        _require(len(self.schedule.split()) == 5, f"{where}.schedule", "a cron expression of five fields")
+        if self.kind == "email":
+            _require(
+                bool(self.to) and all("@" in a and "\n" not in a for a in self.to),
+                f"{where}.to",
+                "a list of e-mail addresses",
+            )
+            _require("@" in self.sender and "\n" not in self.sender, f"{where}.sender", "an e-mail address")
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration. `source` names the file it came from (not a TOML key)."""
@@ -290,7 +347,12 @@ class Config:
     status: StatusConfig = field(default_factory=StatusConfig)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    channels: tuple[ChannelConfig, ...] = ()
     source: str = field(default="(built-in defaults)", metadata={"toml": False})
+
+    def __post_init__(self) -> None:
+        names = [channel.name for channel in self.channels]
+        _require(len(names) == len(set(names)), "channels", "channels with distinct names")
 
 
 class _ValueProblem(Exception):

@@ -168,7 +168,7 @@ def test_every_key_is_in_the_shipped_file_and_the_readme():
         if item and dataclasses.is_dataclass(item[0]):
             # a list of tables ([[sources.clinic_listings]]): documented key by key, shipped as
             # commented examples (the shipped config crawls no clinic source of its own)
-            array = f"{table}.{name}"
+            array = f"{table}.{name}" if table else name
             assert f"# [[{array}]]" in config_text, f"config.toml shows no commented [[{array}]] example"
             for inner in dataclasses.fields(item[0]):
                 assert f"`[[{array}]] {inner.name}`" in readme, (

@@ -1,0 +1,1 @@
+"""Where digests go: e-mail (SMTP) and RSS/Atom feed files. A channel only sends."""

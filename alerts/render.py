@@ -1,0 +1,38 @@
+"""Turn a Digest into an e-mail's subject, text and HTML. Jinja2 with autoescape: every text in a
+digest came from a crawled page or a feed, so it is hostile; links are only kept when http(s)."""
+
+from __future__ import annotations
+
+import re
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from alerts.digest import SECTIONS, Digest
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+_ENV = Environment(
+    loader=PackageLoader("alerts", "templates"),
+    autoescape=select_autoescape(["html", "j2"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["plain"] = lambda value: _CONTROL.sub("", str(value or ""))
+_ENV.filters["safe_url"] = lambda value: (
+    value if isinstance(value, str) and value.lower().startswith(("http://", "https://")) else None
+)
+
+
+def subject(digest: Digest) -> str:
+    counts = digest.counts()
+    parts = [f"{counts[key]} {label.lower()}" for key, label in SECTIONS if counts[key]]
+    line = f"exowatch {digest.channel}: " + ", ".join(parts)
+    return " ".join(_CONTROL.sub(" ", line).split())  # one line: a header cannot be split
+
+
+def render_text(digest: Digest) -> str:
+    return _ENV.get_template("digest.txt.j2").render(digest=digest, sections=SECTIONS)
+
+
+def render_html(digest: Digest) -> str:
+    return _ENV.get_template("digest.html.j2").render(digest=digest, sections=SECTIONS)

@@ -1,0 +1,197 @@
+"""Digests by e-mail through a real SMTP server (aiosmtpd on loopback), and RSS/Atom files:
+what is new goes out once, an SMTP outage loses nothing, hostile page text arrives escaped."""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import UTC, datetime
+from email import policy
+
+import feedparser
+import pytest
+from aiosmtpd.controller import Controller
+
+from db.models import Delivery
+from db.records import ClinicRecord, LetterRecord, PageRecord
+from db.store import Store
+from monitor.cli import main
+from monitor.flagging import run_flagger
+
+HOSTILE_NAME = "Glow <script>alert(1)</script>\r\nBcc: victim@example.org ]]> \x07Clinic"
+HOSTILE_PAGE = (
+    "Exosome IV infusions for knee arthritis <script>alert('x')</script> "
+    '<a href="javascript:alert(1)" onclick="steal()">book</a> ]]> \x01\x02 $1,500 per session. Book now.'
+)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+def write_config(path, db_url: str, port: int) -> None:
+    path.write_text(
+        f'[database]\nurl = "{db_url}"\n\n'
+        '[[channels]]\nname = "analysts"\nkind = "email"\nto = ["analysts@example.org", "desk@example.org"]\n'
+        f'sender = "exowatch@example.org"\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsmtp_security = "none"\n\n'
+        '[[channels]]\nname = "public"\nkind = "feed"\nfeed_dir = "feeds"\nfeed_title = "exowatch public feed"\n',
+        encoding="utf-8",
+    )
+
+
+def seed(store: Store) -> None:
+    now = datetime.now(UTC)
+    store.upsert_letters(
+        [
+            LetterRecord(
+                slug="kimera-labs-inc-649343-09012023",
+                url="https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/kimera-labs-inc-649343-09012023",
+                company_name="Kimera Labs, Inc.",
+                subject="Unapproved products",
+                tags=["exosome", "regenerative"],
+                product_names=["XoGlo", "XoGlo Pro"],
+            )
+        ],
+        source="test",
+    )
+    store.upsert_clinics(
+        [ClinicRecord("glow.example", name=HOSTILE_NAME, domain="glow.example", country="US")],
+        source="t",
+        seen_at=now,
+    )
+    url = "http://glow.example/exosome-iv"
+    store.upsert_pages(
+        [
+            PageRecord(
+                url=url, title="IV", text=HOSTILE_PAGE, content_hash="h1", fetched_at=now, checked_at=now
+            )
+        ],
+        clinic_keys={url: "glow.example"},
+        html={url: (HOSTILE_PAGE.encode(), "utf-8")},
+        source="test",
+    )
+    run_flagger(store)
+
+
+def deliveries(store: Store) -> list[tuple[str, str]]:
+    with store.engine.connect() as connection:
+        return [
+            (r.channel, r.status)
+            for r in connection.execute(Delivery.__table__.select().order_by(Delivery.id))
+        ]
+
+
+def test_a_digest_goes_out_once_escaped_and_an_outage_loses_nothing(
+    db_url, tmp_path, smtp, monkeypatch, capsys
+):
+    monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("EXOWATCH_DATABASE_URL", raising=False)
+    config = tmp_path / "config.toml"
+    write_config(config, db_url, smtp.port)
+    assert main(["--config", str(config), "init"]) == 0
+    store = Store.open(db_url)
+    try:
+        seed(store)
+        # the SMTP server is down: nothing is lost, the cursor stays
+        write_config(config, db_url, free_port())
+        assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 1
+        assert "digest not sent: analysts" in capsys.readouterr().err
+        assert store.channel_cursor("analysts") == 0
+        # back up: one digest holds everything
+        write_config(config, db_url, smtp.port)
+        assert main(["--config", str(config), "digest"]) == 0
+        out = capsys.readouterr().out
+        assert "analysts: sent" in out and "public: sent" in out
+        assert len(smtp.messages) == 1
+        message = email.message_from_bytes(smtp.messages[0], policy=policy.default)
+        assert message["Subject"].startswith("exowatch analysts: 1 fda warning letters, 2 clinics flagged")
+        assert message["Message-ID"].startswith("<exowatch.analysts.1-")
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        for section in ("FDA warning letters", "Clinics flagged"):
+            assert section in text and section in html
+        assert "XoGlo" in text and "Tags: exosome" in text
+        # hostile text: escaped in HTML, never a header, no control characters
+        assert "<script>" not in html and "&lt;script&gt;" in html
+        assert "javascript:" not in html.split("&lt;a href")[0] or 'href="javascript' not in html
+        assert 'onclick="' not in html
+        assert "\x07" not in text and "\x01" not in html
+        assert message["Bcc"] is None and "victim@example.org" not in message["To"]
+        # nothing new: nothing sent
+        assert main(["--config", str(config), "digest"]) == 0
+        assert "analysts: nothing" in capsys.readouterr().out and len(smtp.messages) == 1
+        # the feeds parse back and keep their GUIDs when written again
+        rss = tmp_path / "feeds" / "public.rss.xml"
+        atom = tmp_path / "feeds" / "public.atom.xml"
+        first = feedparser.parse(rss.read_bytes())
+        assert not first.bozo and len(first.entries) >= 3
+        assert not feedparser.parse(atom.read_bytes()).bozo
+        assert "<script>" not in rss.read_text("utf-8")
+        guids = [e.id for e in first.entries]
+        store.upsert_letters(
+            [
+                LetterRecord(
+                    slug="acme-1-01012024", url="https://www.fda.gov/x/acme-1-01012024", company_name="Acme"
+                )
+            ],
+            source="test",
+        )
+        assert main(["--config", str(config), "digest", "--channel", "public"]) == 0
+        again = feedparser.parse(rss.read_bytes())
+        assert set(guids) <= {e.id for e in again.entries} and len(again.entries) == len(guids) + 1
+        assert ("analysts", "failed") in deliveries(store) and ("analysts", "sent") in deliveries(store)
+    finally:
+        store.close()
+
+
+def test_a_crash_between_send_and_record_sends_at_most_one_duplicate_with_the_same_message_id(
+    db_url, tmp_path, smtp, monkeypatch, capsys
+):
+    monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
+    config = tmp_path / "config.toml"
+    write_config(config, db_url, smtp.port)
+    assert main(["--config", str(config), "init"]) == 0
+    store = Store.open(db_url)
+    try:
+        seed(store)
+        import alerts.run as run
+
+        real = store.finish_delivery
+
+        def die_after_send(delivery_id, status, error=None):
+            raise KeyboardInterrupt  # the process is killed after the send, before recording it
+
+        monkeypatch.setattr(Store, "finish_delivery", lambda self, *a, **k: die_after_send(*a, **k))
+        assert main(["--config", str(config), "digest", "--channel", "analysts"]) != 0
+        assert store.pending_delivery("analysts") is not None and len(smtp.messages) == 1
+        monkeypatch.setattr(Store, "finish_delivery", lambda self, *a, **k: real(*a, **k))
+        assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 0
+        assert len(smtp.messages) == 2  # one duplicate at most
+        ids = {email.message_from_bytes(m, policy=policy.default)["Message-ID"] for m in smtp.messages}
+        assert len(ids) == 1
+        assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 0
+        assert len(smtp.messages) == 2
+        del run
+    finally:
+        store.close()
