@@ -134,7 +134,7 @@ def test_a_digest_goes_out_once_escaped_and_an_outage_loses_nothing(
         assert "XoGlo" in text and "Tags: exosome" in text
         # hostile text: escaped in HTML, never a header, no control characters
         assert "<script>" not in html and "&lt;script&gt;" in html
-        assert "javascript:" not in html.split("&lt;a href")[0] or 'href="javascript' not in html
+        assert 'href="javascript' not in html
         assert 'onclick="' not in html
         assert "\x07" not in text and "\x01" not in html
         assert message["Bcc"] is None and "victim@example.org" not in message["To"]
