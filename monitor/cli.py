@@ -305,6 +305,28 @@ def digest(state: _State, channel: str | None, dry_run: bool) -> None:
         raise ExowatchError(f"digest not sent: {', '.join(failed)} (the cursor stays; the next run retries)")
 
 
+@cli.command("serve-feed")
+@pass_state
+def serve_feed(state: _State) -> None:
+    """Serve the feed channels' RSS and Atom files over HTTP on [serve] host and port."""
+    from pathlib import Path
+
+    from alerts.serve import make_server
+
+    base = Path(state.config.source).parent if Path(state.config.source).is_file() else Path(".")
+    try:
+        server = make_server(state.config, base, state.config.serve.host, state.config.serve.port)
+    except OSError as exc:
+        raise ExowatchError(
+            f"cannot listen on {state.config.serve.host}:{state.config.serve.port}: {exc}"
+        ) from None
+    click.echo(f"serving feeds on http://{state.config.serve.host}:{server.server_address[1]}/")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
 @cli.command("check-page")
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

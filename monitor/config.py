@@ -340,6 +340,18 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """Where `exowatch serve-feed` listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8089
+
+    def __post_init__(self) -> None:
+        _require(bool(self.host.strip()) and " " not in self.host, "serve.host", "a host name or address")
+        _require(1 <= self.port <= 65535, "serve.port", "a port number")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. `source` names the file it came from (not a TOML key)."""
 
@@ -348,6 +360,7 @@ class Config:
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     channels: tuple[ChannelConfig, ...] = ()
+    serve: ServeConfig = field(default_factory=ServeConfig)
     source: str = field(default="(built-in defaults)", metadata={"toml": False})
 
     def __post_init__(self) -> None:

@@ -195,3 +195,35 @@ def test_a_crash_between_send_and_record_sends_at_most_one_duplicate_with_the_sa
         del run
     finally:
         store.close()
+
+
+def test_serve_feed_serves_only_the_feed_files(tmp_path):
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from alerts.serve import make_server
+    from monitor.config import load_config
+
+    config_path = tmp_path / "config.toml"
+    write_config(config_path, "sqlite:///unused.db", 25)
+    config = load_config(config_path, env={})
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "public.rss.xml").write_bytes(
+        b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+    )
+    server = make_server(config, tmp_path, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(f"{base}/public.rss.xml") as answer:
+            assert answer.headers["Content-Type"].startswith("application/rss+xml")
+            assert answer.read().startswith(b"<rss")
+        for path in ("/public.atom.xml", "/config.toml", "/../config.toml", "/feeds/public.rss.xml", "/"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(base + path)
+            assert refused.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
