@@ -94,6 +94,23 @@ def seed(store: Store) -> None:
     run_flagger(store)
 
 
+def render_in_chromium(html: str, folder) -> str | None:
+    """The DOM Chromium builds from `html`; None when Chromium is missing (a failure with CI=true)."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import IN_CI
+
+    browser = shutil.which("chromium")
+    if browser is None:
+        assert not IN_CI, "CI=true: chromium is required to render the digest"
+        return None
+    page = folder / "received.html"
+    page.write_text(html, encoding="utf-8")
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
 def deliveries(store: Store) -> list[tuple[str, str]]:
     with store.engine.connect() as connection:
         return [
@@ -132,6 +149,12 @@ def test_a_digest_goes_out_once_escaped_and_an_outage_loses_nothing(
         for section in ("FDA warning letters", "Clinics flagged"):
             assert section in text and section in html
         assert "XoGlo" in text and "Tags: exosome" in text
+        # the HTML part as a person sees it: rendered by headless Chromium, every section shows
+        rendered = render_in_chromium(html, tmp_path)
+        if rendered is not None:
+            for section in ("FDA warning letters (1)", "Clinics flagged (2)"):
+                assert section in rendered
+            assert "<script>alert(1)</script>" not in rendered
         # hostile text: escaped in HTML, never a header, no control characters
         assert "<script>" not in html and "&lt;script&gt;" in html
         assert 'href="javascript' not in html
@@ -224,6 +247,7 @@ def test_serve_feed_serves_only_the_feed_files(tmp_path):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(base + path)
             assert refused.value.code == 404
+            refused.value.close()
     finally:
         server.shutdown()
         server.server_close()
