@@ -15,7 +15,7 @@ Never lost, never twice:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from alerts.channels import email as email_channel
@@ -35,33 +35,68 @@ class ChannelOutcome:
     detail: str = ""
 
 
+URGENT_EVENTS = ("flag.opened", "flag.escalated")
+
+
 def run_digests(
     store: Store,
     config: Config,
     *,
     channel: str | None = None,
     dry_run: bool = False,
+    urgent: bool = False,
     echo: Callable[[str], None] = print,
     base_dir: Path = Path("."),
 ) -> list[ChannelOutcome]:
+    """Each channel's digest; with `urgent`, only the high-severity flags of the channels that
+    send them at once (`immediate_high`), under a cursor of their own (`<name>-urgent`). A high
+    flag goes out once: urgently if the urgent run comes first, else in the digest."""
     channels = [c for c in config.channels if channel is None or c.name == channel]
     outcomes = []
     for spec in channels:
-        outcomes.append(_run_channel(store, spec, dry_run=dry_run, echo=echo, base_dir=base_dir))
+        if urgent:
+            if spec.kind != "email" or not spec.immediate_high:
+                continue
+            urgent_spec = replace(spec, name=f"{spec.name}-urgent", events=URGENT_EVENTS, min_severity="high")
+            floor = store.channel_cursor(spec.name)  # what the digest already carried
+            outcomes.append(
+                _run_channel(store, urgent_spec, dry_run=dry_run, echo=echo, base_dir=base_dir, floor=floor)
+            )
+            continue
+        sent = store.channel_cursor(f"{spec.name}-urgent") if spec.immediate_high else 0
+        outcomes.append(
+            _run_channel(store, spec, dry_run=dry_run, echo=echo, base_dir=base_dir, urgent_sent=sent)
+        )
     return outcomes
 
 
 def _digest(
-    store: Store, spec: ChannelConfig, after: int, until: int | None = None
+    store: Store, spec: ChannelConfig, after: int, until: int | None = None, urgent_sent: int = 0
 ) -> tuple[Digest | None, list]:
     events = store.events_between(after, until)
     if not events:
         return None, events
     clinics, records = store.digest_lookups(events)
-    return build_digest(spec, events, clinics, records), events
+    # high flags already sent at once (event ids up to the urgent cursor) are not told twice
+    shown = [e for e in events if not (e["id"] <= urgent_sent and _urgent(e))]
+    digest = build_digest(spec, shown, clinics, records) if shown else Digest(spec.name, 0, 0, {})
+    return replace(digest, first_event_id=events[0]["id"], last_event_id=events[-1]["id"]), events
 
 
-def _run_channel(store: Store, spec: ChannelConfig, *, dry_run: bool, echo, base_dir: Path) -> ChannelOutcome:
+def _urgent(event: dict) -> bool:
+    return event["kind"] in URGENT_EVENTS and (event["summary"] or {}).get("severity") == "high"
+
+
+def _run_channel(
+    store: Store,
+    spec: ChannelConfig,
+    *,
+    dry_run: bool,
+    echo,
+    base_dir: Path,
+    floor: int = 0,
+    urgent_sent: int = 0,
+) -> ChannelOutcome:
     if spec.kind == "feed":
         return _run_feed(store, spec, dry_run=dry_run, echo=echo, base_dir=base_dir)
     pending = store.pending_delivery(spec.name)
@@ -76,8 +111,8 @@ def _run_channel(store: Store, spec: ChannelConfig, *, dry_run: bool, echo, base
                 store.finish_delivery(pending["id"], "failed", str(exc)[:500])
                 return ChannelOutcome(spec.name, "failed", str(exc))
             store.finish_delivery(pending["id"], "sent")
-    cursor = store.channel_cursor(spec.name)
-    digest, events = _digest(store, spec, cursor)
+    cursor = max(store.channel_cursor(spec.name), floor)
+    digest, events = _digest(store, spec, cursor, urgent_sent=urgent_sent)
     if digest is None:
         return ChannelOutcome(spec.name, "nothing", "no new events")
     if dry_run:

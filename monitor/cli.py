@@ -276,8 +276,9 @@ def flags(state: _State, fmt: str) -> None:
 @cli.command()
 @click.option("--channel", help="Only this channel.")
 @click.option("--dry-run", is_flag=True, help="Print the digests; send nothing, move no cursor.")
+@click.option("--urgent", is_flag=True, help="Only the high-severity flags of channels with immediate_high.")
 @pass_state
-def digest(state: _State, channel: str | None, dry_run: bool) -> None:
+def digest(state: _State, channel: str | None, dry_run: bool, urgent: bool) -> None:
     """Build and send the digests of new events, per channel (e-mail, RSS/Atom files)."""
     from pathlib import Path
 
@@ -292,7 +293,13 @@ def digest(state: _State, channel: str | None, dry_run: bool) -> None:
         store.require_schema()
         base = Path(state.config.source).parent if Path(state.config.source).is_file() else Path(".")
         outcomes = run_digests(
-            store, state.config, channel=channel, dry_run=dry_run, echo=click.echo, base_dir=base
+            store,
+            state.config,
+            channel=channel,
+            dry_run=dry_run,
+            urgent=urgent,
+            echo=click.echo,
+            base_dir=base,
         )
     finally:
         store.close()

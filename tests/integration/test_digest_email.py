@@ -251,3 +251,30 @@ def test_serve_feed_serves_only_the_feed_files(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_high_flags_go_out_at_once_and_are_not_told_twice(db_url, tmp_path, smtp, monkeypatch, capsys):
+    monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("EXOWATCH_DATABASE_URL", raising=False)
+    config = tmp_path / "config.toml"
+    write_config(config, db_url, smtp.port)
+    config.write_text(
+        config.read_text().replace(
+            'smtp_security = "none"\n', 'smtp_security = "none"\nimmediate_high = true\n'
+        )
+    )
+    assert main(["--config", str(config), "init"]) == 0
+    store = Store.open(db_url)
+    try:
+        seed(store)
+        assert main(["--config", str(config), "digest", "--urgent"]) == 0
+        assert "analysts-urgent: sent" in capsys.readouterr().out
+        urgent = email.message_from_bytes(smtp.messages[0], policy=policy.default)
+        assert urgent["Subject"] == "exowatch analysts-urgent: 2 clinics flagged"
+        assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 0
+        regular = email.message_from_bytes(smtp.messages[1], policy=policy.default)
+        assert regular["Subject"] == "exowatch analysts: 1 fda warning letters"  # the flags went out already
+        assert main(["--config", str(config), "digest", "--urgent"]) == 0
+        assert len(smtp.messages) == 2
+    finally:
+        store.close()
