@@ -708,6 +708,37 @@ class Store:
                 )
             ]
 
+    # -- source health ---------------------------------------------------------------------------
+
+    def record_source_health(
+        self, source: str, *, failing: bool, run_id: int, reason: str | None
+    ) -> str | None:
+        """`source.failing` when a source starts failing (all tries of a crawl failed), and
+        `source.recovered` when it works again; nothing while it stays as it was. Returns the kind."""
+        events = Event.__table__
+        with self._write() as connection:
+            last = connection.execute(
+                select(events.c.kind)
+                .where(events.c.subject_type == "source", events.c.subject_key == source)
+                .order_by(events.c.id.desc())
+                .limit(1)
+            ).scalar()
+            was_failing = last == "source.failing"
+            if failing == was_failing:
+                return None
+            kind = "source.failing" if failing else "source.recovered"
+            connection.execute(
+                insert(events).values(
+                    at=self.clock(),
+                    kind=kind,
+                    subject_type="source",
+                    subject_id=run_id,
+                    subject_key=source,
+                    summary={"run_id": run_id, "error": reason},
+                )
+            )
+            return kind
+
     # -- digests --------------------------------------------------------------------------------
 
     def channel_cursor(self, channel: str) -> int:

@@ -50,9 +50,12 @@ def run_crawl(
             reason = _run_child(config, spider, run_id, config_path=config_path, full=full, store=store)
             run = store.run(run_id)
             if reason is None:  # ok, or partial: stored what it could read, with its reason
+                store.record_source_health(spider, failing=False, run_id=run_id, reason=None)
                 return CrawlOutcome(spider, run_id, run["status"], attempt, run["error"], run)
             if attempt < attempts:
                 sleep(config.crawl.retry_backoff_seconds * 2 ** (attempt - 1))
+        # every try failed: the source is failing (one event when it starts failing, not per run)
+        store.record_source_health(spider, failing=True, run_id=run_id, reason=reason)
         return CrawlOutcome(spider, run_id, "failed", attempts, reason, store.run(run_id))
     finally:
         store.close()

@@ -317,3 +317,30 @@ def test_page_fields_json_and_quiet_body_changes(store):
     diff = events(store)[-1].summary["changes"]
     assert diff["body_text"] == {"changed": True}
     assert diff["content_hash"] == {"from": "a" * 64, "to": "b" * 64}
+
+
+def test_source_health_is_one_event_when_it_starts_failing_and_one_when_it_recovers(db_url):
+    from sqlalchemy import select as _select
+
+    from db.models import Event
+
+    store = Store.open(db_url)
+    store.init()
+    try:
+        assert store.record_source_health("fda_notices", failing=False, run_id=1, reason=None) is None
+        assert (
+            store.record_source_health("fda_notices", failing=True, run_id=2, reason="HTTP 503")
+            == "source.failing"
+        )
+        assert store.record_source_health("fda_notices", failing=True, run_id=3, reason="HTTP 503") is None
+        assert (
+            store.record_source_health("fda_notices", failing=False, run_id=4, reason=None)
+            == "source.recovered"
+        )
+        with store.engine.connect() as connection:
+            kinds = [
+                k for (k,) in connection.execute(_select(Event.kind).where(Event.subject_type == "source"))
+            ]
+        assert kinds == ["source.failing", "source.recovered"]
+    finally:
+        store.close()
