@@ -73,8 +73,10 @@ def notices(store: Store) -> dict:
 
 
 def events(store: Store) -> list:
+    """The events about records (a failing source's own event is checked apart)."""
     with store.engine.connect() as connection:
-        return list(connection.execute(select(Event.kind, Event.subject_key).order_by(Event.id)))
+        query = select(Event.kind, Event.subject_key).where(Event.subject_type != "source").order_by(Event.id)
+        return list(connection.execute(query))
 
 
 def last_run(store: Store):
