@@ -8,6 +8,8 @@ write lock before it reads. PostgreSQL URLs are pointed at psycopg 3.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from datetime import date, datetime
 
 from sqlalchemy import Engine, create_engine, event
@@ -56,9 +58,7 @@ def _sqlite_engine(url: str, busy_timeout_seconds: float) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode != "memory" and mode != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor, busy_timeout_seconds)
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
@@ -71,6 +71,23 @@ def _sqlite_engine(url: str, busy_timeout_seconds: float) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _use_wal(cursor, busy_timeout_seconds: float) -> None:
+    """Switch a new database file to WAL. The switch needs the file to itself and SQLite does not
+    wait for it (no busy handler): two processes opening one new store at once (two `init`s) retry
+    until the other is done, within the busy timeout."""
+    deadline = time.monotonic() + busy_timeout_seconds
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode not in ("memory", "wal"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def describe_url(engine: Engine) -> str:
