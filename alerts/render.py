@@ -13,7 +13,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 _ENV = Environment(
     loader=PackageLoader("alerts", "templates"),
-    autoescape=select_autoescape(["html", "j2"], default=True),
+    # HTML templates escape everything (crawled text is hostile); the plain-text one must not, or a
+    # reader would see "&lt;" for "<"; its values still lose control characters (`plain`)
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True, default=False),
     trim_blocks=True,
     lstrip_blocks=True,
 )

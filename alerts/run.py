@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from alerts.channels import apprise_chat
 from alerts.channels import email as email_channel
 from alerts.channels.feed import write_feeds
 from alerts.digest import Digest, build_digest
@@ -55,7 +56,7 @@ def run_digests(
     outcomes = []
     for spec in channels:
         if urgent:
-            if spec.kind != "email" or not spec.immediate_high:
+            if spec.kind == "feed" or not spec.immediate_high:
                 continue
             urgent_spec = replace(spec, name=f"{spec.name}-urgent", events=URGENT_EVENTS, min_severity="high")
             floor = store.channel_cursor(spec.name)  # what the digest already carried
@@ -106,7 +107,7 @@ def _run_channel(
             store.finish_delivery(pending["id"], "empty")
         else:
             try:
-                email_channel.send(spec, digest)
+                _send(spec, digest)
             except email_channel.SendFailed as exc:
                 store.finish_delivery(pending["id"], "failed", str(exc)[:500])
                 return ChannelOutcome(spec.name, "failed", str(exc))
@@ -121,15 +122,22 @@ def _run_channel(
     if digest.empty:
         store.start_delivery(spec.name, digest.first_event_id, digest.last_event_id, None, status="empty")
         return ChannelOutcome(spec.name, "empty", f"{len(events)} events, none for this channel")
-    identifier = email_channel.message_id(spec, digest)
+    identifier = email_channel.message_id(spec, digest) if spec.kind == "email" else None
     delivery = store.start_delivery(spec.name, digest.first_event_id, digest.last_event_id, identifier)
     try:
-        email_channel.send(spec, digest)
+        _send(spec, digest)
     except email_channel.SendFailed as exc:
         store.finish_delivery(delivery, "failed", str(exc)[:500])
         return ChannelOutcome(spec.name, "failed", str(exc))
     store.finish_delivery(delivery, "sent")
     return ChannelOutcome(spec.name, "sent", f"{len(digest.items)} items, {identifier}")
+
+
+def _send(spec: ChannelConfig, digest: Digest) -> None:
+    if spec.kind == "apprise":
+        apprise_chat.send(spec, digest)
+    else:
+        email_channel.send(spec, digest)
 
 
 def _run_feed(store: Store, spec: ChannelConfig, *, dry_run: bool, echo, base_dir: Path) -> ChannelOutcome:

@@ -282,7 +282,7 @@ class SourcesConfig:
         _require(len(names) == len(set(names)), "sources.clinic_listings", "listings with distinct names")
 
 
-CHANNEL_KINDS = ("email", "feed")
+CHANNEL_KINDS = ("email", "feed", "apprise")
 SMTP_SECURITY = ("starttls", "tls", "none")
 SEVERITIES = ("low", "medium", "high")
 DEFAULT_CHANNEL_EVENTS = (
@@ -313,9 +313,17 @@ class ChannelConfig:
     feed_dir: str = "feeds"
     feed_title: str = ""
     feed_link: str = "https://exowatch.example/"
+    # apprise: the environment variable holding the channel's Apprise URLs (they carry tokens, so
+    # never the file), space-separated: chat (Slack, Teams, Matrix, Telegram...) or webhooks (json://)
+    apprise_urls_env: str = "EXOWATCH_APPRISE_URLS"
 
     def __post_init__(self) -> None:
         where = f"channels.{self.name or '?'}"
+        _require(
+            bool(re.fullmatch(r"[A-Z][A-Z0-9_]{0,80}", self.apprise_urls_env)),
+            f"{where}.apprise_urls_env",
+            "an environment variable name",
+        )
         _require(
             bool(re.fullmatch(r"[a-z0-9_-]{1,60}", self.name)),
             "channels.name",

@@ -278,3 +278,50 @@ def test_high_flags_go_out_at_once_and_are_not_told_twice(db_url, tmp_path, smtp
         assert len(smtp.messages) == 2
     finally:
         store.close()
+
+
+def test_a_chat_or_webhook_channel_through_apprise(db_url, tmp_path, monkeypatch, capsys):
+    import json as _json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            received.append(_json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("EXOWATCH_DATABASE_URL", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "{db_url}"\n\n[[channels]]\nname = "chat"\nkind = "apprise"\n'
+        'apprise_urls_env = "EXOWATCH_TEST_HOOKS"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "init"]) == 0
+    store = Store.open(db_url)
+    try:
+        seed(store)
+        monkeypatch.setenv("EXOWATCH_TEST_HOOKS", f"json://127.0.0.1:{free_port()}/down")
+        assert main(["--config", str(config), "digest"]) == 1  # the hook is down: nothing moves
+        assert store.channel_cursor("chat") == 0
+        monkeypatch.setenv("EXOWATCH_TEST_HOOKS", f"json://127.0.0.1:{server.server_address[1]}/hook")
+        assert main(["--config", str(config), "digest"]) == 0
+        assert len(received) == 1
+        assert received[0]["title"].startswith("exowatch chat: 1 fda warning letters, 2 clinics flagged")
+        assert "Kimera Labs" in received[0]["message"] and "<script>" in received[0]["message"]  # plain text
+        assert main(["--config", str(config), "digest"]) == 0 and len(received) == 1
+    finally:
+        store.close()
+        server.shutdown()
+        server.server_close()
+    capsys.readouterr()
