@@ -8,7 +8,8 @@ Never lost, never twice:
   a process killed in between leaves it pending, and the next run sends that same range again with
   the same Message-ID (at most one duplicate, which mail clients recognize);
 * a send that fails marks the delivery failed and leaves the cursor where it was: the next run's
-  digest holds everything since the last one sent;
+  digest holds everything since the last one sent; runs within 1, 2, 4... minutes (at most an hour)
+  of the last failure wait instead of trying again;
 * nothing new, nothing sent; a dry run prints and records nothing.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alerts.channels import apprise_chat
@@ -27,6 +29,9 @@ from db.store import Store
 from monitor.config import ChannelConfig, Config
 
 FEED_EVENTS = 200
+# After a failed send the next try waits 1, 2, 4... minutes, at most an hour; nothing is lost meanwhile.
+BACKOFF_FIRST_SECONDS = 60
+BACKOFF_MAX_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,14 @@ def _run_channel(
                 store.finish_delivery(pending["id"], "failed", str(exc)[:500])
                 return ChannelOutcome(spec.name, "failed", str(exc))
             store.finish_delivery(pending["id"], "sent")
+    failures, last_failed = store.recent_failures(spec.name)
+    if failures and not dry_run:
+        wait = min(BACKOFF_FIRST_SECONDS * 2 ** (failures - 1), BACKOFF_MAX_SECONDS)
+        ready = last_failed + timedelta(seconds=wait)
+        if datetime.now(UTC) < ready:  # the server was down: do not hammer it, nothing is lost
+            return ChannelOutcome(
+                spec.name, "waiting", f"{failures} failed sends; next try after {ready:%H:%M:%S}Z"
+            )
     cursor = max(store.channel_cursor(spec.name), floor)
     digest, events = _digest(store, spec, cursor, urgent_sent=urgent_sent)
     if digest is None:

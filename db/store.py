@@ -760,6 +760,27 @@ class Store:
             row = connection.execute(query.limit(1)).first()
         return dict(row._mapping) if row else None
 
+    def recent_failures(self, channel: str) -> tuple[int, datetime | None]:
+        """How many deliveries of a channel failed since its last one sent, and when the last did."""
+        table = Delivery.__table__
+        with self.engine.connect() as connection:
+            last_sent = (
+                connection.execute(
+                    select(func.max(table.c.id)).where(
+                        table.c.channel == channel, table.c.status.in_(("sent", "empty"))
+                    )
+                ).scalar()
+                or 0
+            )
+            count, latest = connection.execute(
+                select(func.count(), func.max(table.c.created_at)).where(
+                    table.c.channel == channel, table.c.status == "failed", table.c.id > last_sent
+                )
+            ).one()
+        if latest is not None and latest.tzinfo is None:
+            latest = latest.replace(tzinfo=UTC)
+        return count, latest
+
     def events_between(self, after: int, until: int | None = None, limit: int = 5000) -> list[dict[str, Any]]:
         table = Event.__table__
         query = select(table).where(table.c.id > after)

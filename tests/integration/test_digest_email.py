@@ -135,8 +135,12 @@ def test_a_digest_goes_out_once_escaped_and_an_outage_loses_nothing(
         assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 1
         assert "digest not sent: analysts" in capsys.readouterr().err
         assert store.channel_cursor("analysts") == 0
-        # back up: one digest holds everything
+        # back up at once: the channel waits out its backoff (1 minute after one failure), sends nothing
         write_config(config, db_url, smtp.port)
+        assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 0
+        assert "analysts: waiting: 1 failed sends" in capsys.readouterr().out and smtp.messages == []
+        # after the backoff: one digest holds everything
+        monkeypatch.setattr("alerts.run.BACKOFF_FIRST_SECONDS", 0)
         assert main(["--config", str(config), "digest"]) == 0
         out = capsys.readouterr().out
         assert "analysts: sent" in out and "public: sent" in out
@@ -311,6 +315,7 @@ def test_a_chat_or_webhook_channel_through_apprise(db_url, tmp_path, monkeypatch
     store = Store.open(db_url)
     try:
         seed(store)
+        monkeypatch.setattr("alerts.run.BACKOFF_FIRST_SECONDS", 0)
         monkeypatch.setenv("EXOWATCH_TEST_HOOKS", f"json://127.0.0.1:{free_port()}/down")
         assert main(["--config", str(config), "digest"]) == 1  # the hook is down: nothing moves
         assert store.channel_cursor("chat") == 0
