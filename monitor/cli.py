@@ -312,6 +312,22 @@ def digest(state: _State, channel: str | None, dry_run: bool, urgent: bool) -> N
         raise ExowatchError(f"digest not sent: {', '.join(failed)} (the cursor stays; the next run retries)")
 
 
+@cli.command()
+@pass_state
+def once(state: _State) -> None:
+    """Crawl every source of [run] sources, run the flagger, send the digests, and exit."""
+    from monitor.once import run_once
+
+    store = state.open_store()
+    try:
+        store.require_schema()
+    finally:
+        store.close()
+    report = run_once(state.config, config_path=state.config_path or None, echo=click.echo)
+    if report.failed:
+        raise ExowatchError(f"once: failed: {', '.join(report.failed)}")
+
+
 @cli.command("serve-feed")
 @pass_state
 def serve_feed(state: _State) -> None:

@@ -347,6 +347,25 @@ class ChannelConfig:
             _require("@" in self.sender and "\n" not in self.sender, f"{where}.sender", "an e-mail address")
 
 
+RUNNABLE_SOURCES = ("fda_warning_letters", "fda_notices", "clinic_listings", "clinic_sites")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What `exowatch once` (and the daemon) runs: the crawls, in this order, then the flagger and
+    the digests."""
+
+    sources: tuple[str, ...] = RUNNABLE_SOURCES
+
+    def __post_init__(self) -> None:
+        _require(
+            all(source in RUNNABLE_SOURCES for source in self.sources)
+            and len(set(self.sources)) == len(self.sources),
+            "run.sources",
+            f"a list of distinct sources among {', '.join(RUNNABLE_SOURCES)}",
+        )
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     """Where `exowatch serve-feed` listens."""
@@ -369,6 +388,7 @@ class Config:
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     channels: tuple[ChannelConfig, ...] = ()
     serve: ServeConfig = field(default_factory=ServeConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     source: str = field(default="(built-in defaults)", metadata={"toml": False})
 
     def __post_init__(self) -> None:

@@ -59,6 +59,7 @@ _COSMETIC_INFUSION = re.compile(
     r"(?:serum|facial|skin|hydra\w*|oxygen|glow|collagen|vitamin c|peptide)\s*$", re.I
 )
 NEGATION_REACH = 40  # characters before a hit where a denial counts
+HEADING_CHARS = 80  # a line this short that names the product is a heading: its next line belongs to it
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,11 @@ def assess_page(
 
     if counts.get("not_human"):
         return Verdict(False, "none", reason="not an offer: sold for research use, not for people")
-    refused = [r for r in by.get("refusal", []) if any(abs(p.start - r.start) < NEAR for p in products)]
+    refused = [
+        r
+        for r in by.get("refusal", []) + by.get("asked", [])
+        if any(abs(p.start - r.start) < NEAR for p in products)
+    ]
     offered_near = [p for p in products if _near(p, by.get("offer", [])) or _near_spans(p, prices)]
     if refused and not [
         p
@@ -177,10 +182,11 @@ def assess_page(
         ]
         for rule, category in (("exosome_route", "route"), ("exosome_condition", "condition")):
             for product in offered_near:
+                begin, end = _item_span(text, product)
                 near = [
                     h
                     for h in by.get(category, [])
-                    if _near(product, [h])
+                    if begin <= h.start < end
                     and not _denied(lowered, h)
                     and not (category == "route" and _cosmetic_infusion(lowered, h))
                 ]
@@ -209,6 +215,19 @@ def assess_page(
             )
     severity = max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__)
     return Verdict(True, severity, tuple(findings), reason=findings[0].rule_id)
+
+
+def _item_span(text: str, product: Hit) -> tuple[int, int]:
+    """The part of the page that speaks of this mention: its line (a menu item, a price row, a
+    paragraph), and the next line too when the mention's line is a heading. A route or a condition
+    counts only there: a menu's "PRP, injected into the scalp" is not the exosome item above it."""
+    begin = text.rfind("\n", 0, product.start) + 1
+    end = text.find("\n", product.end)
+    end = len(text) if end == -1 else end
+    if end - begin < HEADING_CHARS and end < len(text):
+        following = text.find("\n", end + 1)
+        end = len(text) if following == -1 else following
+    return max(begin, product.start - NEAR), min(end, product.end + NEAR)
 
 
 def _denied(lowered: str, hit: Hit) -> bool:

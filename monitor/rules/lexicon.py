@@ -21,7 +21,7 @@ CATEGORIES = frozenset(
     {
         "exosome", "brand", "route", "condition", "reassurance", "disclaimer", "cosmetic", "offer", "price",
         "supplier", "broker", "directory", "refusal", "news", "research", "diagnostics", "job",
-        "regulator", "sceptical", "forum", "plant", "not_human", "implied",
+        "regulator", "sceptical", "forum", "plant", "not_human", "implied", "asked",
     }
 )  # fmt: skip
 
