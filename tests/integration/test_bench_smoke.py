@@ -65,3 +65,21 @@ def test_bench_clinics_runs_small_and_prints_the_ratio_and_the_memory():
 def test_bench_rules_runs_small_and_prints_a_ratio():
     out = run_bench("rules.py", EXOWATCH_BENCH_MB="0.2", EXOWATCH_BENCH_ROUNDS="1")
     assert "one Aho-Corasick pass of the lexicon: " in out and "ratio: " in out
+
+
+@pytest.mark.postgres
+def test_run_all_writes_benchmarks_md_from_every_benchmark(tmp_path, pg_database_url):
+    output = tmp_path / "BENCHMARKS.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run_all.py"), str(output)],
+        cwd=ROOT,
+        env={**os.environ, "EXOWATCH_BENCH_QUICK": "1", "EXOWATCH_BENCH_POSTGRES_URL": PG_ADMIN_URL},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = output.read_text("utf-8")
+    for script in ("store.py", "letters.py", "notices.py", "clinics.py", "rules.py", "lexicon.py"):
+        assert f"## bench/{script}" in text
+    assert "Machine: " in text and "ratio" in text and "FAILED" not in text
