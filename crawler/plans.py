@@ -8,7 +8,6 @@ crawl child before the reactor starts, and handed to the spider as arguments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from db.store import Store
@@ -53,7 +52,7 @@ def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) ->
         return CrawlPlan(
             spider_kwargs={
                 "sources": config.sources.clinic_listings,
-                "base_dir": str(Path(config.source).parent) if Path(config.source).is_file() else ".",
+                "base_dir": str(config.base_dir),
             },
             pipeline="crawler.pipelines.clinic_store.ClinicListingsPipeline",
         )

@@ -280,7 +280,6 @@ def flags(state: _State, fmt: str) -> None:
 @pass_state
 def digest(state: _State, channel: str | None, dry_run: bool, urgent: bool) -> None:
     """Build and send the digests of new events, per channel (e-mail, RSS/Atom files)."""
-    from pathlib import Path
 
     from alerts.run import run_digests
 
@@ -291,7 +290,7 @@ def digest(state: _State, channel: str | None, dry_run: bool, urgent: bool) -> N
     store = state.open_store()
     try:
         store.require_schema()
-        base = Path(state.config.source).parent if Path(state.config.source).is_file() else Path(".")
+        base = state.config.base_dir
         outcomes = run_digests(
             store,
             state.config,
@@ -332,11 +331,10 @@ def once(state: _State) -> None:
 @pass_state
 def serve_feed(state: _State) -> None:
     """Serve the feed channels' RSS and Atom files over HTTP on [serve] host and port."""
-    from pathlib import Path
 
     from alerts.serve import make_server
 
-    base = Path(state.config.source).parent if Path(state.config.source).is_file() else Path(".")
+    base = state.config.base_dir
     try:
         server = make_server(state.config, base, state.config.serve.host, state.config.serve.port)
     except OSError as exc:

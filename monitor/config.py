@@ -395,6 +395,12 @@ class Config:
         names = [channel.name for channel in self.channels]
         _require(len(names) == len(set(names)), "channels", "channels with distinct names")
 
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the file (templates, listing fixtures) resolve against its folder."""
+        source = Path(self.source)
+        return source.parent if source.is_file() else Path(".")
+
 
 class _ValueProblem(Exception):
     """Raised inside dataclass validation; re-raised as ConfigError with the file name."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from alerts.run import run_digests
 from db.store import Store
@@ -44,7 +43,7 @@ def run_once(config: Config, *, config_path: str | None, echo: Callable[[str], N
     store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
     try:
         echo(f"flagger: {run_flagger(store).line()}")
-        base = Path(config.source).parent if Path(config.source).is_file() else Path(".")
+        base = config.base_dir
         for outcome in run_digests(store, config, echo=echo, base_dir=base) + run_digests(
             store, config, urgent=True, echo=echo, base_dir=base
         ):
