@@ -18,7 +18,7 @@ from pathlib import Path
 from crawler.normalize.letters import LETTERS_PATH
 from crawler.spiders.fda_warning_letters import LISTING_AJAX_PATH
 from tests.conftest import FIXTURES, LISTING_CSV, LISTING_JSON
-from tests.replay import ReplayServer, saved_file
+from tests.replay import ReplayServer, replay_config_head, saved_file
 
 PAGES = FIXTURES / "fda" / "site" / LETTERS_PATH.strip("/")
 
@@ -139,18 +139,9 @@ def site_letters() -> list[ListedLetter]:
 
 def write_config(path: Path, server: ReplayServer, database_url: str, **crawl: object) -> Path:
     """A config for crawling `server`: allow-listed, no delays, no retries unless `crawl` says."""
-    settings = {
-        "allow_hosts": [server.host],
-        "retries": 0,
-        "retry_backoff_seconds": 0,
-        "download_delay_seconds": 0,
-        "autothrottle": False,
-        **crawl,
-    }
-    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
     path.write_text(
-        f'[database]\nurl = "{database_url}"\n\n[crawl]\n{lines}\n'
-        f'[sources.fda_warning_letters]\nbase_url = "{server.base_url}"\npage_size = 4\n',
+        replay_config_head(server, database_url, **crawl)
+        + f'[sources.fda_warning_letters]\nbase_url = "{server.base_url}"\npage_size = 4\n',
         encoding="utf-8",
     )
     return path

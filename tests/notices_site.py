@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.replay import ReplayServer, static
+from tests.replay import ReplayServer, replay_config_head, static
 
 NOTICES = Path(__file__).parent / "fixtures" / "fda" / "notices"
 SITE = NOTICES / "site"
@@ -50,18 +50,9 @@ def write_notices_config(
     **crawl: object,
 ) -> Path:
     """A config for crawling notices from `server`: allow-listed, no delays, no retries."""
-    settings = {
-        "allow_hosts": [server.host],
-        "retries": 0,
-        "retry_backoff_seconds": 0,
-        "download_delay_seconds": 0,
-        "autothrottle": False,
-        **crawl,
-    }
-    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
     path.write_text(
-        f'[database]\nurl = "{database_url}"\n\n[crawl]\n{lines}\n'
-        f'[sources.fda_notices]\nbase_url = "{server.base_url}"\nfeeds = {json.dumps(list(feeds))}\n'
+        replay_config_head(server, database_url, **crawl)
+        + f'[sources.fda_notices]\nbase_url = "{server.base_url}"\nfeeds = {json.dumps(list(feeds))}\n'
         f"index_pages = {json.dumps(list(index_pages))}\nindex_link_paths = {json.dumps(INDEX_PATHS)}\n",
         encoding="utf-8",
     )

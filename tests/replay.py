@@ -7,6 +7,7 @@ crawls. Started on a free port before the test's crawl; `requests` records what 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,3 +70,18 @@ class ReplayServer:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def replay_config_head(server: ReplayServer, database_url: str, **crawl: object) -> str:
+    """The [database] and [crawl] tables for crawling `server`: allow-listed, no delays, no
+    retries unless `crawl` says; callers append their [sources.*] table."""
+    settings = {
+        "allow_hosts": [server.host],
+        "retries": 0,
+        "retry_backoff_seconds": 0,
+        "download_delay_seconds": 0,
+        "autothrottle": False,
+        **crawl,
+    }
+    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
+    return f'[database]\nurl = "{database_url}"\n\n[crawl]\n{lines}\n'
