@@ -14,6 +14,7 @@ recognition of block pages and truncated pages. Pure functions over lxml.etree t
 from __future__ import annotations
 
 import re
+import threading
 
 import charset_normalizer
 from lxml import etree
@@ -58,6 +59,7 @@ _AKAMAI_MARKERS = re.compile(
 )
 _AKAMAI_REFERENCE = re.compile(r"reference\s*#\s*(\d+\.[0-9a-f]+\.\d+\.[0-9a-f]+)", re.I)
 X_TITLE = etree.XPath("string(//title)")
+_PARSERS = threading.local()
 #: FDA's content markers: a page with either is a content page, not a block page.
 _X_CONTENT = etree.XPath(
     "boolean(//div[@role='main'] | "
@@ -87,11 +89,7 @@ def parse_text(text: str, what: str) -> etree._Element:
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise SourceFailure(f"{what} is empty")
-    # lxml.etree's parser, not lxml.html's: the same libxml2 parse, without a Python element class
-    # lookup for every node (no HtmlElement method is used).
-    parser = etree.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
-    )
+    parser = _parser()
     try:  # re-encoded: the decode above replaced invalid bytes, so libxml2 sees valid UTF-8 only
         root = etree.fromstring(text.encode("utf-8"), parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
@@ -103,6 +101,19 @@ def parse_text(text: str, what: str) -> etree._Element:
         # would be silently cut, so the page is refused instead
         raise SourceFailure(f"{what} nests elements deeper than the parser reads (256 levels)")
     return root
+
+
+def _parser() -> etree.HTMLParser:
+    """This thread's HTML parser, made once: lxml parsers may be reused but not shared by threads.
+
+    lxml.etree's parser, not lxml.html's: the same libxml2 parse, without a Python element class
+    lookup for every node (no HtmlElement method is used). Its error_log holds the last parse's."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.HTMLParser(
+            encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
+        )
+    return parser
 
 
 def strip_controls(html: bytes) -> bytes:

@@ -49,8 +49,23 @@ MIN_LISTING_SHARE = 0.5
 KnownLetters = Mapping[str, tuple[date | None, date | None, bool]]
 
 
+_SPIDER_MW = "scrapy.spidermiddlewares"
+
+
 class FdaWarningLettersSpider(scrapy.Spider):
     name = "fda_warning_letters"
+    # Every request this spider makes is built here from a validated slug (at most 300 characters
+    # of [a-z0-9-]), one level below the listing, with its Referer set as a browser would: the
+    # generic per-output middlewares (depth, URL length, referer policy, meta-copy check) have
+    # nothing to do, and measured they were a fifth of the crawl's overhead over a bare fetch.
+    custom_settings = {
+        "SPIDER_MIDDLEWARES": {
+            f"{_SPIDER_MW}.referer.RefererMiddleware": None,
+            f"{_SPIDER_MW}.urllength.UrlLengthMiddleware": None,
+            f"{_SPIDER_MW}.depth.DepthMiddleware": None,
+            f"{_SPIDER_MW}.metacopy.MetaCopyDetectionMiddleware": None,
+        }
+    }
 
     def __init__(
         self,
@@ -71,6 +86,7 @@ class FdaWarningLettersSpider(scrapy.Spider):
         self.failure: str | None = None
         self.complete = False  # the whole listing was read, to its last row
         self.seen: set[str] = set()
+        self.requested: set[str] = set()  # letter pages asked for (the listing can repeat a row)
         self._draw = 0
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -120,11 +136,16 @@ class FdaWarningLettersSpider(scrapy.Spider):
             self.seen.add(slug)
             if self._needs_page(slug, row.response_letter, row.closeout_letter):
                 all_known = False
-                yield scrapy.Request(
+                if slug in self.requested:
+                    continue
+                self.requested.add(slug)
+                yield scrapy.Request(  # deduplicated above: no request fingerprinting needed
                     f"{self.base_url}{LETTERS_PATH}{slug}",
+                    headers={"Referer": f"{self.base_url}{LISTING_PAGE_PATH}"},
                     callback=self.parse_letter,
                     errback=self.on_error,
                     cb_kwargs={"slug": slug},
+                    dont_filter=True,
                 )
         next_start = start + len(page.rows)
         if page.rows and next_start < page.records_filtered:
