@@ -91,3 +91,13 @@ def test_matching_is_whole_word_prefix_and_script_aware():
     assert ("exosome", "x") not in found  # inside a word
     hits = [h for h in lexicon.find("Exosomes injected; 엑소좀을 주사") if h.category in ("exosome", "route")]
     assert [h.phrase for h in hits] == ["exosome*", "inject*", "엑소좀", "주사"], hits
+
+
+def test_offsets_stay_the_page_own_after_lowering_turkish_capital_i():
+    from monitor.rules.lexicon import lower_text
+
+    text = "İSTANBUL KLİNİK: EKSOZOM tedavisi, İV"
+    lowered = lower_text(text)
+    assert len(lowered) == len(text) and lowered == "".join(c.lower()[:1] for c in text)
+    hits = load_lexicon().find(text)
+    assert [(h.category, text[h.start : h.end]) for h in hits] == [("exosome", "EKSOZOM"), ("route", "İV")]
