@@ -2,7 +2,9 @@
 saved responses (tests/fixtures/clinics/web/manifest.json), by the absolute URL it is asked for.
 
 The crawler reaches it through `[crawl] proxy`, so pages keep their own URLs (http://glow.example/)
-and no name ever needs resolving. Like a real server it sends ETag and Last-Modified and answers a
+and no name ever needs resolving. `mount(host)` adds a whole site answered by route handlers (as
+tests.replay.ReplayServer's), e.g. the replayed fda.gov with its generated listing: then every
+source of a config, FDA's and the clinics', crawls through one proxy. Like a real server it sends ETag and Last-Modified and answers a
 conditional GET that still matches with 304 Not Modified; `log` records every request as
 (url, status, conditional), so a test can count what a re-crawl downloaded.
 """
@@ -14,7 +16,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from tests.replay import Handler, static
 
 CLINICS = Path(__file__).parent / "fixtures" / "clinics"
 LAST_MODIFIED = "Tue, 03 Sep 2024 10:00:00 GMT"
@@ -32,6 +36,7 @@ class WebReplay:
         for entry in json.loads(manifest.read_text("utf-8")):
             self.answers[_key(entry["url"])] = entry
         self.overrides: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.sites: dict[str, MountedSite] = {}
         self.log: list[tuple[str, int, bool]] = []
         replay = self
 
@@ -64,11 +69,24 @@ class WebReplay:
     def host(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
+    def mount(self, host: str) -> MountedSite:
+        """A site at http://`host`/ answered by its routes (path -> handler of the query)."""
+        site = self.sites[host.lower()] = MountedSite()
+        return site
+
     def answer(self, url: str, request_headers) -> tuple[int, dict[str, str], bytes]:
         key = _key(url)
         conditional = bool(request_headers.get("If-None-Match") or request_headers.get("If-Modified-Since"))
+        parts = urlsplit(key)
+        site = self.sites.get(parts.netloc)
         if key in self.overrides:
             status, headers, body = self.overrides[key]
+        elif site is not None:
+            handler = site.routes.get(parts.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            status, headers, body = (
+                handler(query) if handler else (404, {"Content-Type": "text/plain"}, b"no")
+            )
         else:
             entry = self.answers.get(key)
             if entry is None:
@@ -97,6 +115,13 @@ class WebReplay:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class MountedSite:
+    """The routes of one mounted site; it allows every robot, like tests.replay.ReplayServer."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Handler] = {"/robots.txt": static(b"User-agent: *\nAllow: /\n", "text/plain")}
 
 
 def _generated(spec: dict) -> bytes:
