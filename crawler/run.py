@@ -9,8 +9,10 @@ Exit status: 0 done, 3 source failure, 2 bad arguments or configuration.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import signal
 import sys
 import warnings
 from typing import Any
@@ -28,11 +30,15 @@ from monitor.errors import ConfigError
 EXIT_FAILED = 3
 
 
+#: Set by the crawl's parent (monitor.crawl) to its pid: the crawl dies with it (see _die_with_parent).
+PARENT_PID_ENV = "EXOWATCH_PARENT_PID"
+
 #: Set (to anything) by the test suite: deprecations in the crawl child fail the crawl, as in the tests.
 STRICT_WARNINGS_ENV = "EXOWATCH_STRICT_WARNINGS"
 
 
 def main(argv: list[str] | None = None) -> int:
+    _die_with_parent()
     if os.environ.get(STRICT_WARNINGS_ENV):
         _deprecations_are_errors()
     parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
@@ -49,6 +55,21 @@ def main(argv: list[str] | None = None) -> int:
     summary = crawl(config, args.spider, run_id=args.run_id, full=args.full)
     print(json.dumps(summary, default=str))
     return 0 if summary["status"] == "ok" else EXIT_FAILED
+
+
+def _die_with_parent() -> None:
+    """A crawl whose parent was killed outright (the daemon, by SIGKILL) is killed too, by the
+    kernel (Linux's PR_SET_PDEATHSIG): an orphan would go on writing to the store behind the back
+    of the daemon that restarts. Its uncommitted work is lost; its run is abandoned later."""
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if str(os.getppid()) != parent:  # the parent died before the line above
+        os._exit(EXIT_FAILED)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _deprecations_are_errors() -> None:

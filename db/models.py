@@ -256,3 +256,4 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(Integer, server_default="0")
     attempt: Mapped[int] = mapped_column(Integer, server_default="1")
     stats: Mapped[Any] = mapped_column(JSONDocument, nullable=True)  # migration 0004
+    runner: Mapped[str | None] = mapped_column(String(200), nullable=True)  # migration 0006

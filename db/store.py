@@ -30,12 +30,15 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    column,
     func,
     insert,
+    inspect,
     literal_column,
     select,
     text,
 )
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -124,6 +127,21 @@ class EventView:
     subject_type: str
     subject_key: str
     summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreSize:
+    """What the store takes on disk: SQLite's database file and its WAL file (None when there is
+    no file: an in-memory database), or PostgreSQL's pg_database_size."""
+
+    database_bytes: int | None
+    wal_bytes: int | None = None
+
+
+# APScheduler's SQLAlchemyJobStore table in the exowatch database (the daemon creates it on its
+# first run): `id` ("crawl:<source>", "digest:<channel>"), `next_run_time` (epoch seconds, UTC;
+# NULL while paused), `job_state`. Read with plain SQL: status never imports apscheduler.
+SCHEDULER_JOBS_TABLE = "scheduler_jobs"
 
 
 @dataclass(frozen=True)
@@ -1082,11 +1100,13 @@ class Store:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def start_run(self, source: str, *, attempt: int = 1) -> int:
+    def start_run(self, source: str, *, attempt: int = 1, runner: str | None = None) -> int:
+        """A new 'running' run; `runner` names the process that will record its end."""
         with self._write() as connection:
             return connection.execute(
                 insert(CrawlRun.__table__).returning(CrawlRun.__table__.c.id),
                 {
+                    "runner": runner[:200] if runner else None,
                     "attempt": attempt,
                     "source": source,
                     "started_at": self.clock(),
@@ -1129,6 +1149,38 @@ class Store:
                     zip(("records_new", "records_changed", "records_unchanged"), counts, strict=True)
                 )
             connection.execute(table.update().where(table.c.id == run_id).values(**values))
+
+    def abandon_runs(
+        self,
+        *,
+        reason: str,
+        started_before: datetime | None = None,
+        runner_like: str | None = None,
+        except_runner: str | None = None,
+    ) -> list[int]:
+        """Mark runs still 'running' as failed with `reason`: those started before `started_before`,
+        or whose runner matches `runner_like` (SQL LIKE) and is not `except_runner`.
+
+        A crawl's parent records its end; a parent killed outright (SIGKILL, power) never does.
+        Past the crawl's hard timeout no process can still be working on such a run, nor once the
+        daemon that ran it has lost the lead to another."""
+        table = CrawlRun.__table__
+        where = [table.c.status == "running"]
+        if started_before is not None:
+            where.append(table.c.started_at < started_before)
+        if runner_like is not None:
+            where.append(table.c.runner.like(runner_like))
+        if except_runner is not None:
+            where.append(table.c.runner != except_runner)
+        with self._write() as connection:
+            stale = list(connection.execute(select(table.c.id).where(*where)).scalars())
+            if stale:
+                connection.execute(
+                    table.update()
+                    .where(table.c.id.in_(stale))
+                    .values(status="failed", finished_at=self.clock(), error=reason)
+                )
+        return stale
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -1192,6 +1244,83 @@ class Store:
             for company, letter_date, posted_date, slug in connection.execute(query):
                 index.setdefault(((company or "").casefold(), letter_date, posted_date), []).append(slug)
         return index
+
+    # -- status -------------------------------------------------------------------------------
+
+    def last_runs(self, sources: Collection[str]) -> dict[str, dict[str, Any]]:
+        """source -> its newest crawl_runs row (any status), for the sources that have one."""
+        table = CrawlRun.__table__
+        newest = (
+            select(func.max(table.c.id)).where(table.c.source.in_(sorted(sources))).group_by(table.c.source)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(table).where(table.c.id.in_(newest))).mappings()
+            return {row["source"]: dict(row) for row in rows}
+
+    def consecutive_failures(self, source: str) -> tuple[int, datetime | None]:
+        """How many runs of a source failed since its last `ok` or `partial` one (runs still
+        `running` do not count), and when that last good run started (None: never)."""
+        table = CrawlRun.__table__
+        with self.engine.connect() as connection:
+            good = connection.execute(
+                select(table.c.id, table.c.started_at)
+                .where(table.c.source == source, table.c.status.in_(("ok", "partial")))
+                .order_by(table.c.id.desc())
+                .limit(1)
+            ).first()
+            since = good.id if good else 0
+            failed = connection.execute(
+                select(func.count()).where(
+                    table.c.source == source, table.c.status == "failed", table.c.id > since
+                )
+            ).scalar_one()
+        return failed, good.started_at if good else None
+
+    def open_flag_counts(self) -> dict[tuple[str, str], int]:
+        """(severity, status) -> how many flags are open or escalated."""
+        table = Flag.__table__
+        query = (
+            select(table.c.severity, table.c.status, func.count())
+            .where(table.c.status.in_(("open", "escalated")))
+            .group_by(table.c.severity, table.c.status)
+        )
+        with self.engine.connect() as connection:
+            return {(severity, status): count for severity, status, count in connection.execute(query)}
+
+    def count_events_after(self, after: int, kinds: Collection[str] | None = None) -> int:
+        """Events with an id above `after` (a channel's cursor), only of `kinds` when given."""
+        table = Event.__table__
+        query = select(func.count()).select_from(table).where(table.c.id > after)
+        if kinds is not None:
+            query = query.where(table.c.kind.in_(sorted(kinds)))
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar_one()
+
+    def scheduled_jobs(self) -> dict[str, datetime | None] | None:
+        """job id -> next run time (None: paused) from the daemon's `scheduler_jobs` table; None
+        when the table does not exist (no daemon has run on this store yet)."""
+        jobs = sa_table(SCHEDULER_JOBS_TABLE, column("id"), column("next_run_time"))
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table(SCHEDULER_JOBS_TABLE):
+                return None
+            return {
+                str(job_id): None if at is None else datetime.fromtimestamp(float(at), UTC)
+                for job_id, at in connection.execute(select(jobs.c.id, jobs.c.next_run_time))
+            }
+
+    def size(self) -> StoreSize:
+        """The store's size on disk (see StoreSize)."""
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                return StoreSize(
+                    connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+                )
+            files = connection.exec_driver_sql("PRAGMA database_list").all()
+        path = next((row[2] for row in files if row[1] == "main"), "")
+        if not path:  # in memory
+            return StoreSize(None)
+        wal = Path(f"{path}-wal")
+        return StoreSize(Path(path).stat().st_size, wal.stat().st_size if wal.exists() else None)
 
 
 def _key_in(connection: Connection, column: ColumnElement, keys: list[str]) -> ColumnElement[bool]:

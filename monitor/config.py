@@ -302,7 +302,7 @@ class ChannelConfig:
     min_severity: str = "low"  # flags below it are left out
     tags: tuple[str, ...] = ()  # letters and notices: only those with one of these tags (empty: all)
     countries: tuple[str, ...] = ()  # flags: only clinics in these countries (empty: all)
-    schedule: str = "0 7 * * *"  # cron, for the daemon
+    schedule: str = "0 7 * * *"  # for the daemon: a cron line (UTC) or "every 12h"
     immediate_high: bool = False  # high-severity flags go out at once, not with the digest
     to: tuple[str, ...] = ()
     sender: str = ""
@@ -337,7 +337,9 @@ class ChannelConfig:
             f"one of {', '.join(SMTP_SECURITY)}",
         )
         _require(1 <= self.smtp_port <= 65535, f"{where}.smtp_port", "a port number")
-        _require(len(self.schedule.split()) == 5, f"{where}.schedule", "a cron expression of five fields")
+        _require(
+            _schedule_ok(self.schedule), f"{where}.schedule", "'every <n>s|m|h|d' or a five-field cron line"
+        )
         if self.kind == "email":
             _require(
                 bool(self.to) and all("@" in a and "\n" not in a for a in self.to),
@@ -366,6 +368,66 @@ class RunConfig:
         )
 
 
+DEFAULT_SCHEDULES = {
+    "fda_warning_letters": "every 6h",
+    "fda_notices": "every 1h",
+    "clinic_listings": "0 3 * * 1",
+    "clinic_sites": "0 4 * * *",
+}
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """`exowatch run`: when each source is crawled, and how the scheduler treats late runs.
+
+    A schedule is "every <n>s|m|h|d" (the first run comes at once when the daemon first starts)
+    or a five-field cron line in UTC. Sources left out of `schedules` keep their default."""
+
+    schedules: dict[str, str] = field(default_factory=dict)
+    # The letters' full listing walk (every letter page again; counts towards delisting); "" = never.
+    full_letters_schedule: str = "0 5 * * 0"
+    # A run the daemon missed (it was down) still runs if it is at most this late; several
+    # missed runs of one job run once (coalesced).
+    misfire_grace_seconds: int = 3600
+    # How often a daemon waiting for the lead tries again, and the leader checks it still leads.
+    lead_check_seconds: float = 15.0
+
+    def __post_init__(self) -> None:
+        for source, text in self.schedules.items():
+            _require(
+                source in RUNNABLE_SOURCES,
+                f"daemon.schedules.{source}",
+                f"one of {', '.join(RUNNABLE_SOURCES)}",
+            )
+            _require(
+                _schedule_ok(text),
+                f"daemon.schedules.{source}",
+                "'every <n>s|m|h|d' or a five-field cron line",
+            )
+        _require(
+            not self.full_letters_schedule or _schedule_ok(self.full_letters_schedule),
+            "daemon.full_letters_schedule",
+            "'every <n>s|m|h|d', a five-field cron line or \"\"",
+        )
+        _require(
+            0 < self.misfire_grace_seconds <= 7 * 86400, "daemon.misfire_grace_seconds", "1 to 604800 seconds"
+        )
+        _require(0.1 <= self.lead_check_seconds <= 3600, "daemon.lead_check_seconds", "0.1 to 3600 seconds")
+
+    def schedule_for(self, source: str) -> str:
+        return self.schedules.get(source, DEFAULT_SCHEDULES[source])
+
+
+def _schedule_ok(text: str) -> bool:
+    from monitor.schedules import parse_schedule
+
+    try:
+        parse_schedule(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     """Where `exowatch serve-feed` listens."""
@@ -389,6 +451,7 @@ class Config:
     channels: tuple[ChannelConfig, ...] = ()
     serve: ServeConfig = field(default_factory=ServeConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     source: str = field(default="(built-in defaults)", metadata={"toml": False})
 
     def __post_init__(self) -> None:

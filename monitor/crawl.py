@@ -41,12 +41,15 @@ def run_crawl(
     config_path: str | None,
     full: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    runner: str | None = None,
 ) -> CrawlOutcome:
+    """Crawl `spider` in a child process, retrying failures; `runner` names this process in the
+    runs it records (crawl_runs.runner)."""
     store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
     try:
         attempts = config.crawl.retries + 1
         for attempt in range(1, attempts + 1):
-            run_id = store.start_run(spider, attempt=attempt)
+            run_id = store.start_run(spider, attempt=attempt, runner=runner)
             reason = _run_child(config, spider, run_id, config_path=config_path, full=full, store=store)
             run = store.run(run_id)
             if reason is None:  # ok, or partial: stored what it could read, with its reason
@@ -68,7 +71,12 @@ def _run_child(
     command = [sys.executable, "-m", "crawler", spider, "--run-id", str(run_id)]
     if full:
         command.append("--full")
-    env = {**os.environ, "EXOWATCH_DATABASE_URL": config.database.url}
+    # the child dies with this process (crawler.run._die_with_parent)
+    env = {
+        **os.environ,
+        "EXOWATCH_DATABASE_URL": config.database.url,
+        "EXOWATCH_PARENT_PID": str(os.getpid()),
+    }
     if config_path:
         env["EXOWATCH_CONFIG"] = str(config_path)
     try:

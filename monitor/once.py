@@ -15,6 +15,7 @@ from db.store import Store
 from monitor.config import Config
 from monitor.crawl import run_crawl
 from monitor.flagging import run_flagger
+from monitor.leader import identity
 
 
 @dataclass
@@ -29,7 +30,7 @@ def run_once(config: Config, *, config_path: str | None, echo: Callable[[str], N
         if source == "clinic_listings" and not config.sources.clinic_listings:
             echo(f"{source}: skipped: no [[sources.clinic_listings]] configured")
             continue
-        outcome = run_crawl(config, source, config_path=config_path)
+        outcome = run_crawl(config, source, config_path=config_path, runner=identity("once"))
         run = outcome.run
         line = f"{source}: run #{outcome.run_id} {outcome.status}"
         if outcome.status in ("ok", "partial"):

@@ -52,7 +52,10 @@ class WebReplay:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if status != 304:
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except (BrokenPipeError, ConnectionResetError):  # the crawler cut a huge body
+                        pass
 
             def log_message(self, *args) -> None:
                 pass
