@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@bash demo/run.sh $(VENV)/bin/exowatch
+	$(VENV)/bin/exowatch demo
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -398,6 +398,24 @@ def evaluate(path: str, as_json: bool) -> None:
         click.echo(f"  {label:>6} " + " ".join(f"{score.confusion[label][s]:>6}" for s in SEVERITIES))
 
 
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder of the demo's store, config and digests (default: demo/out in the checkout).",
+)
+def demo(out_dir: str | None) -> None:
+    """Run the whole job once, offline, on a fresh store: a replayed web, a local SMTP server.
+
+    Needs a checkout (the snapshot is tests/fixtures); it writes its own config, not --config's."""
+    from pathlib import Path
+
+    from monitor.demo import run_demo
+
+    run_demo(Path(out_dir) if out_dir else None, echo=click.echo)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: maps failures to exit codes and one-line messages."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -1,9 +1,6 @@
 """The README's schema is the real one, and its example SQL runs on both backends."""
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -49,28 +46,3 @@ def test_the_models_match_the_migrated_schema(store):
     for table in Base.metadata.sorted_tables:
         stored = {c["name"] for c in inspector.get_columns(table.name)}
         assert stored == {c.name for c in table.columns}, table.name
-
-
-def test_demo_runs_offline_from_a_fresh_store(tmp_path):
-    demo = shutil.copytree(ROOT / "demo", tmp_path / "demo", ignore=shutil.ignore_patterns("out"))
-    exowatch = Path(sys.executable).with_name("exowatch")
-    result = subprocess.run(
-        ["bash", str(demo / "run.sh"), str(exowatch)], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "280 letters: 280 new, 0 changed, 0 unchanged" in out
-    assert "3 matched to a known letter, 0 skipped" in out
-    assert "9 letters: 0 new, 9 changed, 0 unchanged" in out
-    assert "280 letters: 0 new, 0 changed, 280 unchanged" in out
-    # the offline crawl of the replayed fda.gov: 13 letter pages, 4 of them already imported
-    assert "fda_warning_letters: run #4 ok: 9 new, 3 changed, 0 unchanged" in out
-    assert "warning_letters       289" in out
-    assert 'Kimera Labs, Inc.: ["exosome"]; products ["XoGlo", "XoGlo Pro"' in out
-    # the replayed safety feeds: 13 notices, one of them in two feeds; a second crawl adds nothing
-    assert "fda_notices: run #5 ok: 13 new, 0 changed, 0 unchanged" in out
-    assert "fda_notices: run #6 ok: 0 new, 0 changed, 13 unchanged" in out
-    assert "notices                13" in out
-    assert "Public Safety Notification on Exosome Products" in out
-    assert "carried by 2: biologics, medwatch" in out
-    assert (demo / "out" / "exowatch.db").is_file()
