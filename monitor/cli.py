@@ -7,17 +7,21 @@ operational failure (store unreachable, not initialised). A traceback is shown o
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import click
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from db.store import Store, StoreError
-from monitor.config import Config, load_config
+from monitor.config import ChannelConfig, Config, load_config
 from monitor.errors import ExowatchError, InputError
 
 
@@ -160,38 +164,253 @@ def crawl(state: _State, spiders: Sequence[str], full: bool) -> None:
 
 @cli.command()
 @click.option("--events", "event_limit", type=click.IntRange(0, 1000), help="How many latest events to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for monitoring scripts).")
 @pass_state
-def status(state: _State, event_limit: int | None) -> None:
-    """Where the store is, rows per table, the latest runs and events."""
+def status(state: _State, event_limit: int | None, as_json: bool) -> None:
+    """Each source's last and next run, open flags, events not yet digested per channel, the
+    store's size, rows per table, the latest runs and events."""
     store = state.open_store()
     try:
         store.require_schema()
         limit = state.config.status.latest_events if event_limit is None else event_limit
-        click.echo(f"store: {store.location}")
-        click.echo(f"config: {state.config.source}")
-        click.echo("rows per table:")
-        for table, count in store.table_counts().items():
-            click.echo(f"  {table:<16} {count:>8}")
-        runs = store.latest_runs(5)
-        click.echo("latest runs:" if runs else "latest runs: none")
-        for run in runs:
-            click.echo(
-                f"  #{run['id']} {run['source']} {run['status']} at {run['started_at']:%Y-%m-%d %H:%M:%SZ}: "
-                f"{run['records_new']} new, {run['records_changed']} changed, "
-                f"{run['records_unchanged']} unchanged" + (f" ({run['error']})" if run["error"] else "")
-            )
-        events = store.latest_events(limit) if limit else []
-        click.echo("latest events:" if events else "latest events: none")
-        for event in events:
-            changes = event.summary.get("changes") or {}
-            what = event.summary.get("company_name") or ", ".join(
-                f"{name}={str(change['to'])[:40]}" if "to" in change else name
-                for name, change in sorted(changes.items())
-            )
-            what = what if len(what) <= 120 else what[:117] + "..."
-            click.echo(f"  #{event.id} {event.at:%Y-%m-%d %H:%M:%SZ} {event.kind} {event.subject_key} {what}")
+        report = _status_report(store, state.config, limit)
     finally:
         store.close()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, default=_status_json_value))
+    else:
+        _print_status(report)
+
+
+# A digest takes at most this many events after its cursor (Store.events_between's limit): status
+# reads as many to count what a channel's next digest would carry, and no more.
+_STATUS_DIGEST_SCAN = 5000
+_STATUS_TEXT_LIMIT = 200
+# Terminal escape sequences (CSI like ESC[2J, OSC like ESC]0;title BEL, two-character ones): dropped whole.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])")
+_SEVERITIES = ("high", "medium", "low")
+
+
+def _status_report(store: Store, config: Config, event_limit: int) -> dict[str, Any]:
+    """What `status` shows, as plain data (datetimes stay datetimes until printed)."""
+    now = datetime.now(UTC)
+    jobs = store.scheduled_jobs()  # None: the daemon never ran on this store
+    last = store.last_runs(config.run.sources)
+    sources = []
+    for source in config.run.sources:
+        failures, last_ok = store.consecutive_failures(source)
+        sources.append(
+            {
+                "source": source,
+                "last_run": _status_run(last[source]) if source in last else None,
+                "consecutive_failures": failures,
+                "last_ok_at": last_ok,
+                "next_run": _status_next(jobs, f"crawl:{source}"),
+            }
+        )
+    counts = store.open_flag_counts()
+    flags = {"open": sum(counts.values())}
+    flags |= {severity: sum(n for (s, _), n in counts.items() if s == severity) for severity in _SEVERITIES}
+    flags["escalated"] = sum(n for (_, status), n in counts.items() if status == "escalated")
+    channels = [
+        {**_status_backlog(store, spec), "next_digest": _status_next(jobs, f"digest:{spec.name}")}
+        for spec in config.channels
+    ]
+    size = store.size()
+    return {
+        "generated_at": now,
+        "store": {
+            "location": store.location,
+            "config": config.source,
+            "backend": store.engine.dialect.name,
+            "size_bytes": size.database_bytes,
+            "wal_bytes": size.wal_bytes,
+        },
+        "daemon_has_run": jobs is not None,
+        "sources": sources,
+        "flags": flags,
+        "channels": channels,
+        "tables": store.table_counts(),
+        "latest_runs": [_status_run(run) for run in store.latest_runs(5)],
+        "latest_events": [
+            {
+                "id": event.id,
+                "at": event.at,
+                "kind": event.kind,
+                "subject_key": _one_line(event.subject_key),
+                "what": _one_line(_event_what(event.summary), 120),
+            }
+            for event in (store.latest_events(event_limit) if event_limit else [])
+        ],
+    }
+
+
+def _status_run(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": run["id"],
+        "source": run["source"],
+        "status": run["status"],
+        "attempt": run["attempt"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "new": run["records_new"],
+        "changed": run["records_changed"],
+        "unchanged": run["records_unchanged"],
+        "error": _one_line(run["error"]) if run["error"] else None,
+    }
+
+
+def _status_next(jobs: dict[str, datetime | None] | None, job_id: str) -> dict[str, Any]:
+    """A job's next run from the daemon's scheduler_jobs: scheduled (at), paused, no job (the
+    table exists but holds no such job), no daemon (no table yet)."""
+    if jobs is None:
+        return {"job": job_id, "state": "no daemon", "at": None}
+    if job_id not in jobs:
+        return {"job": job_id, "state": "no job", "at": None}
+    at = jobs[job_id]
+    return {"job": job_id, "state": "paused" if at is None else "scheduled", "at": at}
+
+
+def _status_backlog(store: Store, spec: ChannelConfig) -> dict[str, Any]:
+    """Events after a channel's cursor, and how many of them its next digest would carry: the
+    digest's own filters (alerts.digest.build_digest) over the events one digest takes."""
+    from alerts.digest import build_digest
+
+    cursor = store.channel_cursor(spec.name)
+    undigested = store.count_events_after(cursor)
+    events = store.events_between(cursor, limit=_STATUS_DIGEST_SCAN) if undigested else []
+    scanned = len(events)
+    if events and spec.immediate_high and spec.kind != "feed":
+        urgent_sent = store.channel_cursor(f"{spec.name}-urgent")
+        if urgent_sent > cursor:  # high flags already sent at once are not told again in the digest
+            from alerts.run import _urgent
+
+            events = [e for e in events if not (e["id"] <= urgent_sent and _urgent(e))]
+    digest = build_digest(spec, events, *store.digest_lookups(events)) if events else None
+    return {
+        "channel": spec.name,
+        "kind": spec.kind,
+        "cursor": cursor,
+        "undigested": undigested,
+        "for_channel": len(digest.items) if digest else 0,
+        "scanned": scanned,
+        "failed_sends": store.recent_failures(spec.name)[0],
+    }
+
+
+def _event_what(summary: dict[str, Any]) -> str:
+    changes = summary.get("changes") or {}
+    return str(summary.get("company_name") or "") or ", ".join(
+        f"{name}={str(change['to'])[:40]}" if isinstance(change, dict) and "to" in change else str(name)
+        for name, change in sorted(changes.items())
+    )
+
+
+def _one_line(value: object, limit: int = _STATUS_TEXT_LIMIT) -> str:
+    """Crawled text made safe for a terminal line: escape sequences are dropped, other control and
+    format characters (line breaks, bidi overrides) become spaces, runs of spaces one, at most
+    `limit` characters."""
+    text = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") else char
+        for char in _ESCAPE_SEQUENCE.sub("", str(value))
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _status_json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _at(value: datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%SZ}"
+
+
+def _status_when(entry: dict[str, Any], now: datetime) -> str:
+    if entry["state"] == "no daemon":
+        return "not scheduled (no daemon has run)"
+    if entry["state"] == "no job":
+        return f"not scheduled (the daemon has no job {entry['job']})"
+    if entry["state"] == "paused":
+        return "paused"
+    seconds = int((entry["at"] - now).total_seconds())
+    days, rest = divmod(abs(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    span = f"{days}d {hours}h" if days else f"{hours}h {minutes}m" if hours else f"{minutes}m"
+    return f"{_at(entry['at'])} ({'in ' + span if seconds >= 0 else 'overdue by ' + span})"
+
+
+def _human_size(size: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def _status_run_line(run: dict[str, Any]) -> str:
+    if run["status"] == "running":
+        return f"#{run['id']} running since {_at(run['started_at'])}"
+    line = (
+        f"#{run['id']} {run['status']} at {_at(run['started_at'])}: {run['new']} new, "
+        f"{run['changed']} changed, {run['unchanged']} unchanged"
+    )
+    return line + (f"; error: {run['error']}" if run["error"] else "")
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    echo, now = click.echo, report["generated_at"]
+    echo(f"store: {report['store']['location']}")
+    echo(f"config: {report['store']['config']}")
+    echo("sources:" if report["sources"] else "sources: none in [run] sources")
+    for entry in report["sources"]:
+        run = entry["last_run"]
+        echo(f"  {entry['source']}: " + (f"last run {_status_run_line(run)}" if run else "never run"))
+        if entry["consecutive_failures"]:
+            since = f"last ok run {_at(entry['last_ok_at'])}" if entry["last_ok_at"] else "never ran ok"
+            echo(f"    failed runs in a row: {entry['consecutive_failures']} ({since})")
+        echo(f"    next run: {_status_when(entry['next_run'], now)}")
+    flags = report["flags"]
+    echo(
+        f"open flags: {flags['open']} (high {flags['high']}, medium {flags['medium']}, low {flags['low']}); "
+        f"escalated {flags['escalated']}"
+    )
+    echo("channels:" if report["channels"] else "channels: none configured")
+    for channel in report["channels"]:
+        line = (
+            f"  {channel['channel']} ({channel['kind']}): {channel['undigested']} events not digested "
+            f"(after event #{channel['cursor']})"
+        )
+        if channel["undigested"]:
+            line += f", {channel['for_channel']} for this channel"
+            if channel["scanned"] < channel["undigested"]:
+                line += f" in the first {channel['scanned']}"
+        echo(line)
+        if channel["failed_sends"]:
+            echo(f"    failed sends since the last one sent: {channel['failed_sends']}")
+        echo(f"    next digest: {_status_when(channel['next_digest'], now)}")
+    size = report["store"]
+    if size["size_bytes"] is None:
+        echo("store size: in memory")
+    else:
+        wal = f" (WAL {_human_size(size['wal_bytes'])})" if size["wal_bytes"] else ""
+        echo(f"store size: {_human_size(size['size_bytes'])}{wal}")
+    echo("rows per table:")
+    for table, count in report["tables"].items():
+        echo(f"  {table:<16} {count:>8}")
+    echo("latest runs:" if report["latest_runs"] else "latest runs: none")
+    for run in report["latest_runs"]:
+        echo(
+            f"  #{run['id']} {run['source']} {run['status']} at {_at(run['started_at'])}: "
+            f"{run['new']} new, {run['changed']} changed, {run['unchanged']} unchanged"
+            + (f" ({run['error']})" if run["error"] else "")
+        )
+    echo("latest events:" if report["latest_events"] else "latest events: none")
+    for event in report["latest_events"]:
+        line = f"  #{event['id']} {_at(event['at'])} {event['kind']} {event['subject_key']} {event['what']}"
+        echo(line.rstrip())
 
 
 @cli.command()
