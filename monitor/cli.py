@@ -132,6 +132,7 @@ def crawl(state: _State, spiders: Sequence[str], full: bool) -> None:
     """Run crawls, each in its own process with a hard timeout; failures are retried."""
     from crawler.spiders import SPIDERS
     from monitor.crawl import run_crawl
+    from monitor.leader import identity
 
     unknown = [name for name in spiders if name not in SPIDERS]
     if unknown:
@@ -143,7 +144,9 @@ def crawl(state: _State, spiders: Sequence[str], full: bool) -> None:
         store.close()
     failed = []
     for name in spiders:
-        outcome = run_crawl(state.config, name, config_path=state.config_path or None, full=full)
+        outcome = run_crawl(
+            state.config, name, config_path=state.config_path or None, full=full, runner=identity("crawl")
+        )
         line = f"{name}: run #{outcome.run_id} {outcome.status}"
         if outcome.attempts > 1:
             line += f" after {outcome.attempts} attempts"
@@ -544,6 +547,36 @@ def once(state: _State) -> None:
     report = run_once(state.config, config_path=state.config_path or None, echo=click.echo)
     if report.failed:
         raise ExowatchError(f"once: failed: {', '.join(report.failed)}")
+
+
+@cli.command()
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Exit with status 1 when another daemon leads this database, instead of waiting.",
+)
+@pass_state
+def run(state: _State, no_wait: bool) -> None:
+    """Run the daemon: every source on its schedule, the flagger, each channel's digest."""
+    import logging
+    from pathlib import Path
+
+    from monitor.daemon import run_daemon
+
+    store = state.open_store()
+    try:
+        store.require_schema()
+    finally:
+        store.close()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # the jobs keep the path in the job store: absolute, so a daemon restarted elsewhere finds it
+    config_path = str(Path(state.config_path).resolve()) if state.config_path else None
+    code = run_daemon(state.config, config_path=config_path, wait_for_lead=not no_wait)
+    if code:
+        raise ExowatchError(
+            "the daemon could not lead this database" if no_wait else "the daemon lost its lead"
+        )
 
 
 @cli.command("serve-feed")

@@ -11,6 +11,7 @@ conditional GET that still matches with 304 Not Modified; `log` records every re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -52,10 +53,8 @@ class WebReplay:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if status != 304:
-                    try:
-                        self.wfile.write(body)
-                    except (BrokenPipeError, ConnectionResetError):  # the crawler cut a huge body
-                        pass
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.wfile.write(body)  # the crawler may cut a huge body short
 
             def log_message(self, *args) -> None:
                 pass
