@@ -28,6 +28,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from monitor.rules.lexicon import Hit, load_lexicon, lower_text
 
@@ -127,15 +128,16 @@ def assess_page(
     lowered = lower_text(text)
     if not lexicon.may_name_a_product(lowered):
         return Verdict(False, "none", reason="no exosome product named")
-    hits = lexicon.find(text, lowered)
-    by = _by_category(hits)  # positions in the text: the title's hits only count, never stand near
+    by = lexicon.find_by_category(text, lowered)  # each category's hits in text order
     products = by.get("exosome", []) + by.get("brand", [])
     if not products:
         return Verdict(False, "none", reason="no exosome product named")
-    products.sort(key=lambda h: h.start)
-    context = _by_category(hits + lexicon.find(title)) if title else by
-    counts = {category: len({h.phrase for h in found}) for category, found in context.items()}
+    products.sort(key=_start)
+    # positions in the text: the title's hits only count, never stand near
+    counts = _distinct_phrases(by, lexicon.find_by_category(title) if title else {})
     prices = [(h.start, h.end) for h in by.get("price", [])]
+    offer_starts = [h.start for h in by.get("offer", [])]
+    price_starts = [start for start, _ in prices]
     offer_score = counts.get("offer", 0) + min(len(prices), 3)
     not_offer = sum(counts.get(category, 0) for category in NOT_AN_OFFER)
 
@@ -146,18 +148,20 @@ def assess_page(
         for r in by.get("refusal", []) + by.get("asked", [])
         if any(abs(p.start - r.start) < NEAR for p in products)
     ]
-    offered_near = [p for p in products if _near(p, by.get("offer", [])) or _near_spans(p, prices)]
+    offered_near = [
+        p for p in products if _near_start(p.start, offer_starts) or _near_start(p.start, price_starts)
+    ]
     if refused and not [
         p
         for p in offered_near
-        if _near_spans(p, prices) and all(abs(p.start - r.start) >= NEAR for r in refused)
+        if _near_start(p.start, price_starts) and all(abs(p.start - r.start) >= NEAR for r in refused)
     ]:
         return Verdict(False, "none", reason="the page says it does not offer exosome products")
     if not_offer >= 2 and not_offer > offer_score:
         kinds = sorted((c for c in NOT_AN_OFFER if counts.get(c)), key=lambda c: -counts[c])
         return Verdict(False, "none", reason=f"not an offer: reads as {', '.join(kinds[:2])}")
     if counts.get("diagnostics", 0) >= 2 and not any(
-        _near(p, by.get("route", []) + by.get("cosmetic", [])) for p in products
+        _near(p, by.get("route", [])) or _near(p, by.get("cosmetic", [])) for p in products
     ):
         return Verdict(False, "none", reason="not an offer: exosome diagnostics")
     plants = by.get("plant", [])
@@ -241,21 +245,26 @@ def _cosmetic_infusion(lowered: str, hit: Hit) -> bool:
     )
 
 
-def _by_category(hits: Sequence[Hit]) -> dict[str, list[Hit]]:
-    grouped: dict[str, list[Hit]] = {}
-    for hit in hits:
-        grouped.setdefault(hit.category, []).append(hit)
-    return grouped
+def _start(hit: Hit) -> int:
+    return hit.start
+
+
+def _distinct_phrases(*groups: Mapping[str, Sequence[Hit]]) -> dict[str, int]:
+    """How many different phrases of each category the page (and its title) holds."""
+    phrases: dict[str, set[str]] = {}
+    for grouped in groups:
+        for category, found in grouped.items():
+            phrases.setdefault(category, set()).update(map(_phrase, found))
+    return {category: len(names) for category, names in phrases.items()}
+
+
+_phrase = attrgetter("phrase")
 
 
 def _near(anchor: Hit, others: Sequence[Hit]) -> bool:
     """Whether one of `others` (in text order, as the lexicon finds them) starts within NEAR of
     `anchor`: a binary search, so a long page with many mentions stays linear-ish."""
     return _near_start(anchor.start, [other.start for other in others])
-
-
-def _near_spans(anchor: Hit, spans: Sequence[tuple[int, int]]) -> bool:
-    return _near_start(anchor.start, [start for start, _ in spans])
 
 
 def _near_start(position: int, starts: Sequence[int]) -> bool:

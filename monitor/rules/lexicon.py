@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import ahocorasick
+import ahocorasick_rs
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.toml")
 CATEGORIES = frozenset(
@@ -84,19 +85,30 @@ class Lexicon:
                     entry = _Form(category, phrase, phrase.endswith("*"), not _word_script(key))
                     if entry not in forms.setdefault(key, []):
                         forms[key].append(entry)
-        automaton = ahocorasick.Automaton()
-        products = ahocorasick.Automaton()
-        for key, entries in forms.items():
-            matches = tuple(
-                (e.category, e.phrase, _ANYWHERE if e.spaced else _PREFIX if e.prefix else _WORD)
-                for e in entries
+        keys = sorted(forms)
+        # The full pass: ahocorasick_rs hands back every match at once from Rust (no Python step per
+        # automaton state), about twice pyahocorasick's iteration here. Match i is keys[i].
+        self._matcher = ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.Standard)
+        self._categories = tuple(sorted({e.category for entries in forms.values() for e in entries}))
+        slots = {category: slot for slot, category in enumerate(self._categories)}
+        self._forms = [
+            tuple(
+                (
+                    slots[e.category],
+                    e.category,
+                    e.phrase,
+                    _ANYWHERE if e.spaced else _PREFIX if e.prefix else _WORD,
+                )
+                for e in forms[key]
             )
-            automaton.add_word(key, (len(key), matches))
-            if any(entry.category in PRODUCT_CATEGORIES for entry in entries):
+            for key in keys
+        ]
+        # The first look for a product stops at the first candidate (pyahocorasick's lazy iterator).
+        products = ahocorasick.Automaton()
+        for key in keys:
+            if any(entry.category in PRODUCT_CATEGORIES for entry in forms[key]):
                 products.add_word(key, len(key))
-        automaton.make_automaton()
         products.make_automaton()
-        self._automaton = automaton
         self._products = products
 
     def may_name_a_product(self, lowered: str) -> bool:
@@ -105,30 +117,38 @@ class Lexicon:
         return next(self._products.iter(lowered), None) is not None
 
     def find(self, text: str, lowered: str | None = None) -> list[Hit]:
-        """Every hit in `text`, in order; offsets are the text's own. `lowered`: lower_text(text)."""
+        """Every hit in `text`, by start (the longest first); offsets are the text's own.
+        `lowered`: lower_text(text)."""
+        hits = [hit for found in self.find_by_category(text, lowered).values() for hit in found]
+        hits.sort(key=_by_end, reverse=True)  # two stable C-level sorts, no Python key function
+        hits.sort(key=_by_start)
+        return hits
+
+    def find_by_category(self, text: str, lowered: str | None = None) -> dict[str, list[Hit]]:
+        """Every hit in `text`, grouped by category, each group by start (the longest first)."""
         if lowered is None:
             lowered = lower_text(text)
         size = len(lowered)
-        hits: list[Hit] = []
-        add = hits.append
-        word_rest = _word_rest
-        for last, (length, forms) in self._automaton.iter(lowered):
-            start, end = last - length + 1, last + 1
-            before_word = start > 0 and lowered[start - 1].isalnum()
-            after_word = end < size and lowered[end].isalnum()
-            for category, phrase, how in forms:
-                if how == _ANYWHERE:
-                    add(Hit(category, phrase, start, end))
-                elif before_word:
-                    continue
-                elif how == _PREFIX:  # extend to the end of the word
-                    add(Hit(category, phrase, start, word_rest(lowered, end).end() if after_word else end))
-                elif not after_word:
-                    add(Hit(category, phrase, start, end))
-        # by start, the longest first: two stable C-level sorts instead of a Python key function
-        hits.sort(key=_by_end, reverse=True)
-        hits.sort(key=_by_start)
-        return hits
+        # The hot loop of the flagger (a hit costs about a microsecond here): one list per category,
+        # hits built with tuple.__new__ (no Python frame), boundaries tested only where they count.
+        lists: list[list[Hit]] = [[] for _ in self._categories]
+        new, word_rest, all_forms = tuple.__new__, _word_rest, self._forms
+        for index, start, end in self._matcher.find_matches_as_indexes(lowered, overlapping=True):
+            for slot, category, phrase, how in all_forms[index]:
+                stop = end
+                if how != _ANYWHERE:
+                    if start and lowered[start - 1].isalnum():
+                        continue  # inside a word
+                    if end < size and lowered[end].isalnum():
+                        if how == _WORD:
+                            continue
+                        stop = word_rest(lowered, end).end()  # a prefix: to the end of its word
+                lists[slot].append(new(Hit, (category, phrase, start, stop)))
+        grouped = {self._categories[slot]: found for slot, found in enumerate(lists) if found}
+        for found in grouped.values():  # matches come by end: nearly sorted already
+            found.sort(key=_by_end, reverse=True)
+            found.sort(key=_by_start)
+        return grouped
 
 
 def lower_text(text: str) -> str:
