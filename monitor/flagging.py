@@ -99,13 +99,15 @@ def decide(
     clinics' current page findings. Pure: the store reads and writes around it."""
     changes: list[dict[str, Any]] = []
     for clinic_id, pages in sorted(pages_by_clinic.items()):
-        shown: dict[str, tuple[dict, dict]] = {}  # rule -> (page, finding): the first page showing it
+        shown: dict[str, tuple[dict, dict]] = {}  # rule -> (page, finding): its best evidence
         cites: list[dict] = []
         for page in pages:
             for finding in page["findings"]:
                 if finding["rule_id"] == ESCALATION_RULE:
                     cites.extend(c for c in finding["cites"] if c not in cites)
-                elif finding["rule_id"] not in shown:
+                    continue
+                best = shown.get(finding["rule_id"])
+                if best is None or _evidence_rank(page, finding) < _evidence_rank(*best):
                     shown[finding["rule_id"]] = (page, finding)
         by_page = {page["page_id"]: page for page in pages}
         for rule_id, (page, finding) in sorted(shown.items()):
@@ -159,6 +161,13 @@ def decide(
                 }
             )
     return changes
+
+
+def _evidence_rank(page: dict[str, Any], finding: dict[str, Any]) -> tuple[int, int, str]:
+    """Which page a flag cites when several show its rule: the one with the most matched phrases,
+    then the shortest URL (a service page before a blog post under it), then the URL. The same
+    evidence every run, whatever order the crawl found the pages in."""
+    return (-len(finding["phrases"]), len(page["url"]), page["url"])
 
 
 def _evidence(page: dict[str, Any], finding: dict[str, Any], cites: list[dict]) -> dict[str, Any]:
