@@ -69,7 +69,7 @@ class ClinicPageItem:
     html: bytes
     etag: str | None
     last_modified: str | None
-    links: tuple[tuple[str, str], ...]  # the treatment links it led to
+    links: tuple[tuple[str, str], ...] | None  # the treatment links it led to; None: not read
 
 
 @dataclass(frozen=True)

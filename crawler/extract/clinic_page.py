@@ -84,8 +84,11 @@ class ClinicPage:
     links: tuple[tuple[str, str], ...]  # (canonical URL, its anchors joined by " | "), in page order
 
 
-def parse_clinic_page(html: bytes, url: str, encoding: str | None = "utf-8") -> ClinicPage:
-    """Parse a fetched page; SourceFailure when it is too large, empty or not HTML at all."""
+def parse_clinic_page(
+    html: bytes, url: str, encoding: str | None = "utf-8", *, with_links: bool = True
+) -> ClinicPage:
+    """Parse a fetched page; SourceFailure when it is too large, empty or not HTML at all.
+    `with_links=False` leaves the links out (a page at the crawl's depth limit: none is followed)."""
     if not isinstance(html, bytes | bytearray | memoryview):
         raise TypeError(f"html must be bytes, not {type(html).__name__}")
     if len(html) > MAX_PAGE_BYTES:
@@ -93,7 +96,8 @@ def parse_clinic_page(html: bytes, url: str, encoding: str | None = "utf-8") -> 
     decoded, used = decode_page(strip_controls(html), encoding or "utf-8")
     root = parse_text(decoded, "page")
     title = _title(root)
-    links = tuple(_links(root, url))  # before the boilerplate goes: menus hold the treatment links
+    # before the boilerplate goes: menus hold the treatment links
+    links = tuple(_links(root, url)) if with_links else ()
     content = _X_CONTENT(root)
     _drop_boilerplate(root, content)
     content = _X_CONTENT(root)

@@ -123,7 +123,7 @@ class ClinicPagesPipeline:
                 content_hash=item.page.content_hash,
                 lang=item.page.lang,
                 encoding=item.page.encoding,
-                links=[[link, anchor] for link, anchor in item.links],
+                links=None if item.links is None else [[link, anchor] for link, anchor in item.links],
                 etag=item.etag,
                 last_modified=item.last_modified,
                 fetched_at=now,

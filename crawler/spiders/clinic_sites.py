@@ -116,6 +116,10 @@ class ClinicSitesSpider(scrapy.Spider):
         site.scheduled.add(url)
         self.seen.add(url)
         state = self.states.get(url)
+        if state and state.get("links") is None and depth < self.max_depth:
+            # stored from the depth limit, its links never read: now they are needed, so it is
+            # fetched whole (neither "fresh" nor a conditional GET: a 304 carries no links)
+            state = None
         checked = state.get("checked_at") if state else None
         if checked is not None and checked.tzinfo is None:
             checked = checked.replace(tzinfo=UTC)
@@ -185,8 +189,11 @@ class ClinicSitesSpider(scrapy.Spider):
         if content_type not in HTML_TYPES or not isinstance(response, TextResponse):
             stats.inc_value("exowatch/pages_not_html")
             return []
+        follows = depth < self.max_depth  # at the depth limit no link is followed: none is read
         try:
-            page = parse_clinic_page(response.body, response.url, encoding=response.encoding)
+            page = parse_clinic_page(
+                response.body, response.url, encoding=response.encoding, with_links=follows
+            )
         except SourceFailure as exc:
             self._failed(f"page {url}: {exc}")
             return []
@@ -195,7 +202,7 @@ class ClinicSitesSpider(scrapy.Spider):
             site.host, site.scheme = final.netloc, final.scheme  # the home page moved (www. to bare)
         if page.encoding != response.encoding:
             stats.inc_value("exowatch/pages_encoding_repaired")
-        links = tuple(self._treatment_links(site, page.links))
+        links = tuple(self._treatment_links(site, page.links)) if follows else None
         out: list[Any] = []
         if depth == 0:  # the home page says who the clinic is (schema.org), where listings did not
             out.extend(self._self_description(site, response))
@@ -207,7 +214,7 @@ class ClinicSitesSpider(scrapy.Spider):
             last_modified=_header(response, b"Last-Modified"),
             links=links,
         )
-        return [*out, item, *self._follow(site, links, depth)]
+        return [*out, item, *self._follow(site, links or (), depth)]
 
     def _self_description(self, site: Site, response: Response) -> list[ClinicSelfItem]:
         """The clinic as its home page states it: its schema.org business, else its phone link."""

@@ -193,3 +193,22 @@ def test_faults_are_counted_and_the_crawl_completes(web):
     assert faults["redirect_loop"] not in pages and faults["huge"] not in pages
     asked = {url for url, _, _ in web.log}
     assert not any(link.split("//")[1].split("/")[0] in " ".join(asked) for link in faults["private_links"])
+
+
+def test_pages_stored_at_the_depth_limit_are_read_whole_when_a_deeper_crawl_needs_their_links(web):
+    """At the depth limit no link is followed, so none is read; a later crawl that goes deeper
+    cannot follow a 304 whose links were never read: it asks for those pages without validators."""
+    assert web.exowatch("crawl", "clinic_listings")[0] == 0
+    code, out, err = web.exowatch("crawl", "clinic_sites", depth=1)
+    assert code == 0, out + err
+    shallow = {row.url: row for row in rows(web.store, Page)}
+    unread = {url for url, row in shallow.items() if row.links is None}
+    assert unread and all(row.links is not None for url, row in shallow.items() if url not in unread)
+    assert len(shallow) < len(EXPECTED["pages"])
+
+    start = len(web.log)
+    code, out, err = web.exowatch("crawl", "clinic_sites", "--full", depth=2)
+    assert code == 0, out + err
+    asked = {url: conditional for url, _, conditional in web.log[start:]}
+    assert unread <= set(asked) and not any(asked[url] for url in unread)
+    assert {row.url for row in rows(web.store, Page)} == {p["url"] for p in EXPECTED["pages"]}
