@@ -70,6 +70,9 @@ _STATE_PREFIXES = ("has-", "has_", "with-", "with_", "no-", "no_", "is-", "is_")
 _SEPARATORS = re.compile(r"[-_]+")
 _X_CONTENT = etree.XPath("//main | //*[@role='main'] | //article")
 _X_LINKS = etree.XPath("//a[@href]")
+_X_BOILERPLATE_CANDIDATES = etree.XPath(
+    "//*[@id or @class or @role or " + " or ".join(f"self::{tag}" for tag in sorted(_BOILERPLATE_TAGS)) + "]"
+)
 _X_LANG = etree.XPath("string(/html/@lang)")
 
 
@@ -164,14 +167,16 @@ def _drop_boilerplate(root: etree._Element, content: list[etree._Element]) -> No
     (a layout wrapper "has-sidebar" around <main>); a header or footer inside the content (an
     article's own heading or byline) stays."""
     holders = {ancestor for el in content for ancestor in el.iterancestors()} | set(content)
-    inside = {node for el in content for node in el.iter()}
+    inside = set(content)  # a header or footer with one of these above it is the content's own
     doomed = []
-    for el in root.iter(etree.Element):
+    # Only elements that could be boilerplate (a boilerplate tag, a role, an id or a class) are
+    # looked at in Python; the rest of the tree (most <p>, <li>, <span>) is skipped by libxml2.
+    for el in _X_BOILERPLATE_CANDIDATES(root):
         if el in holders:
             continue
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in _BOILERPLATE_TAGS or el.get("role") in _BOILERPLATE_ROLES:
-            if not (tag in ("header", "footer") and el in inside):
+            if not (tag in ("header", "footer") and any(a in inside for a in el.iterancestors())):
                 doomed.append(el)
             continue
         if tag not in ("html", "body") and _marked_boilerplate(el):

@@ -358,3 +358,12 @@ def test_junk_and_html_are_no_sitemap(data):
 )
 def test_a_document_with_a_doctype_or_entity_is_no_sitemap(data):
     assert sitemap_urls(data) == []
+
+
+def test_a_plain_header_and_footer_go_but_the_article_keeps_its_own():
+    html = (
+        b"<html><body><header><p>Home Menu Prices</p></header><main><article><header><h1>Exosome facial"
+        b"</h1></header><p>Body text here.</p><footer>By Dr A</footer></article></main>"
+        b"<footer><p>Copyright site</p></footer></body></html>"
+    )
+    assert parse_clinic_page(html, "http://x.example/").text == "Exosome facial\nBody text here.\nBy Dr A"
