@@ -29,11 +29,11 @@ from lxml import etree
 from crawler.errors import SourceFailure
 from crawler.extract.html import (
     TITLE_SUFFIX,
-    X_TITLE,
     blocks,
     ends_complete,
     parse_page,
     refuse_block_page,
+    title_text,
 )
 from crawler.normalize.dates import date_line
 from crawler.normalize.text import clean
@@ -138,7 +138,7 @@ def _title(root: etree._Element) -> str | None:
             text = _clean(" ".join(blocks(h1)), "title")
             if text:
                 return text
-    raw = X_TITLE(root)[:20_000]
+    raw = title_text(root)[:20_000]
     title = _clean(raw, "page title", 20_000)
     return _clean(TITLE_SUFFIX.sub("", title), "title") if title else None
 
