@@ -66,6 +66,9 @@ class CrawlConfig:
     timeout_seconds: float = 1800.0
     retries: int = 2
     retry_backoff_seconds: float = 60.0
+    # A source is failing (source.failing, once) when this many of its runs in a row failed,
+    # counted in crawl_runs (every try is a run) and checked when a crawl has failed every try.
+    failing_after: int = 1
     delist_after: int = 3
     download_delay_seconds: float = 1.0
     autothrottle: bool = True
@@ -84,6 +87,7 @@ class CrawlConfig:
             "a number of seconds from 1 to 86400",
         )
         _require(0 <= self.retries <= 10, "crawl.retries", "an integer from 0 to 10")
+        _require(1 <= self.failing_after <= 1000, "crawl.failing_after", "an integer from 1 to 1000")
         _require(
             math.isfinite(self.retry_backoff_seconds) and 0 <= self.retry_backoff_seconds <= 3600,
             "crawl.retry_backoff_seconds",

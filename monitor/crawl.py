@@ -57,8 +57,11 @@ def run_crawl(
                 return CrawlOutcome(spider, run_id, run["status"], attempt, run["error"], run)
             if attempt < attempts:
                 sleep(config.crawl.retry_backoff_seconds * 2 ** (attempt - 1))
-        # every try failed: the source is failing (one event when it starts failing, not per run)
-        store.record_source_health(spider, failing=True, run_id=run_id, reason=reason)
+        # every try failed: once enough runs in a row failed, the source is failing (one event
+        # when it starts failing, not per run)
+        failed_in_a_row, _ = store.consecutive_failures(spider)
+        if failed_in_a_row >= config.crawl.failing_after:
+            store.record_source_health(spider, failing=True, run_id=run_id, reason=reason)
         return CrawlOutcome(spider, run_id, "failed", attempts, reason, store.run(run_id))
     finally:
         store.close()

@@ -228,3 +228,25 @@ def test_a_listing_that_lost_most_of_its_letters_is_a_failure_not_a_mass_delisti
     assert code == 1
     assert f"listing shrank to 3 letters from {len(before)} listed before" in out
     assert rows(site.store) == before
+
+
+def test_a_source_is_failing_only_after_failing_after_runs_in_a_row(site, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config.read_text("utf-8").replace("[crawl]\n", "[crawl]\nfailing_after = 2\n", 1), encoding="utf-8"
+    )
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 0
+    site.listing_override = (
+        503,
+        {"Content-Type": "text/html"},
+        b"<html><title>Service Unavailable</title></html>",
+    )
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 1
+    assert source_events(site.store) == []  # one failed run: not yet
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 1
+    assert source_events(site.store) == ["source.failing"]  # two in a row
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 1
+    assert source_events(site.store) == ["source.failing"]  # once
+    site.listing_override = None
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 0
+    assert source_events(site.store) == ["source.failing", "source.recovered"]
