@@ -211,6 +211,8 @@ def _status_report(store: Store, config: Config, event_limit: int) -> dict[str, 
                 "next_run": _status_next(jobs, f"crawl:{source}"),
             }
         )
+        if source == "fda_warning_letters":  # the walk of the whole listing, a job of its own
+            sources[-1]["next_full_run"] = _status_next(jobs, "crawl:fda_warning_letters:full")
     counts = store.open_flag_counts()
     flags = {"open": sum(counts.values())}
     flags |= {severity: sum(n for (s, _), n in counts.items() if s == severity) for severity in _SEVERITIES}
@@ -375,6 +377,8 @@ def _print_status(report: dict[str, Any]) -> None:
             since = f"last ok run {_at(entry['last_ok_at'])}" if entry["last_ok_at"] else "never ran ok"
             echo(f"    failed runs in a row: {entry['consecutive_failures']} ({since})")
         echo(f"    next run: {_status_when(entry['next_run'], now)}")
+        if "next_full_run" in entry:
+            echo(f"    next full listing walk: {_status_when(entry['next_full_run'], now)}")
     flags = report["flags"]
     echo(
         f"open flags: {flags['open']} (high {flags['high']}, medium {flags['medium']}, low {flags['low']}); "

@@ -184,6 +184,10 @@ def test_status_shows_sources_flags_channels_and_size(store, status):
     )
     assert "failed runs in a row" not in letters
     assert "next run: not scheduled (the daemon has no job crawl:fda_warning_letters)" in letters
+    assert (
+        "next full listing walk: not scheduled (the daemon has no job crawl:fda_warning_letters:full)"
+        in letters
+    )
 
     notices = section(sources, "  fda_notices:", "  clinic_listings:")
     assert "last run #4 failed at " in notices and "0 new, 0 changed, 0 unchanged; error: " in notices
@@ -275,6 +279,7 @@ def test_status_json_holds_the_same(store, status, db_url):
 def test_status_before_any_daemon_ran_says_not_scheduled(store, status):
     out = status()
     assert out.count("next run: not scheduled (no daemon has run)") == 4
+    assert out.count("next full listing walk: not scheduled (no daemon has run)") == 1
     assert out.count("next digest: not scheduled (no daemon has run)") == 2
     assert out.count(": never run\n") == 4
     assert "open flags: 0 (high 0, medium 0, low 0); escalated 0" in out
