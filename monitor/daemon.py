@@ -234,12 +234,13 @@ def _take_lead(lead: Lead, config: Config, wait: bool) -> bool:
 
 
 def _lead(lead: Lead, config: Config, config_path: str | None, name: str) -> int:
-    jobs_store = _open_store(config)  # its engine (busy timeout, SQLite pragmas) holds the job store
+    # its engine (busy timeout, SQLite pragmas) holds the job store; the lead loop reads runs with it
+    jobs_store = _open_store(config)
     scheduler = _scheduler(config, jobs_store)
     scheduler.start(paused=True)
     try:
         _sync_jobs(scheduler, job_specs(config, config_path))
-        for source in _abandon_dead_runs(config, predecessors_of=name):
+        for source in _abandon_dead_runs(jobs_store, config, predecessors_of=name):
             # the crawl its predecessor died in runs again now, not at its next turn
             job = scheduler.get_job(f"crawl:{source}")
             if job is not None:
@@ -252,7 +253,7 @@ def _lead(lead: Lead, config: Config, config_path: str | None, name: str) -> int
                 log.error("lost the lead of the database (its connection or lock file is gone): stopping")
                 STOPPING.set()
                 return 1
-            _abandon_dead_runs(config)
+            _abandon_dead_runs(jobs_store, config)
         return 0
     finally:
         STOPPING.set()  # queued jobs return at once; the running one finishes its step
@@ -304,30 +305,27 @@ def _sync_jobs(scheduler, specs: list[JobSpec]) -> None:
         )
 
 
-def _abandon_dead_runs(config: Config, predecessors_of: str | None = None) -> set[str]:
+def _abandon_dead_runs(store: Store, config: Config, predecessors_of: str | None = None) -> set[str]:
     """Runs left 'running' by a parent that died are failures: those of an earlier daemon as soon
-    as this one leads (its crawl children died with it), any other once past the hard timeout."""
-    store = _open_store(config)
-    try:
-        abandoned = []
-        if predecessors_of is not None:
-            abandoned += store.abandon_runs(
-                reason="abandoned: the daemon running the crawl stopped before its end",
-                runner_like="exowatch daemon %",
-                except_runner=predecessors_of,
-            )
-        cutoff = datetime.now(UTC) - timedelta(seconds=config.crawl.timeout_seconds + 60)
+    as this one leads (its crawl children died with it), any other once past the hard timeout.
+    Returns the sources of the runs abandoned."""
+    abandoned = []
+    if predecessors_of is not None:
         abandoned += store.abandon_runs(
-            started_before=cutoff, reason="abandoned: the process running the crawl died before its end"
+            reason="abandoned: the daemon running the crawl stopped before its end",
+            runner_like="exowatch daemon %",
+            except_runner=predecessors_of,
         )
-        sources = set()
-        for run_id in abandoned:
-            run = store.run(run_id)
-            sources.add(run["source"])
-            log.warning("run #%s (%s): abandoned, its process died before its end", run_id, run["source"])
-        return sources
-    finally:
-        store.close()
+    cutoff = datetime.now(UTC) - timedelta(seconds=config.crawl.timeout_seconds + 60)
+    abandoned += store.abandon_runs(
+        started_before=cutoff, reason="abandoned: the process running the crawl died before its end"
+    )
+    sources = set()
+    for run_id in abandoned:
+        run = store.run(run_id)
+        sources.add(run["source"])
+        log.warning("run #%s (%s): abandoned, its process died before its end", run_id, run["source"])
+    return sources
 
 
 def _when(moment: datetime | None) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from db.store import Store
+from tests.smtp_inbox import Inbox, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LISTING_CSV = FIXTURES / "fda" / "listing" / "warning_letters_2021_2026.csv"
@@ -76,3 +77,16 @@ def store(db_url: str) -> Iterator[Store]:
     handle.init()
     yield handle
     handle.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Inbox]:
+    """A real SMTP server on loopback; `.messages` holds what it received, `.port` where it listens."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()

@@ -18,12 +18,10 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from db.store import Store
 from monitor.cli import main
 from tests.conftest import _empty_pg
-from tests.integration.test_digest_email import Inbox, free_port
 from tests.world import replay_world, write_world_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,16 +126,6 @@ def _no_daemon_outlives_its_test():
         if daemon.process.poll() is None:
             daemon.kill()
     Daemon.started.clear()
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
 
 
 def _config(path: Path, web, database_url: str, smtp_port: int, daemon: str, **crawl: object) -> Path:

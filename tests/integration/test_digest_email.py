@@ -4,50 +4,24 @@ what is new goes out once, an SMTP outage loses nothing, hostile page text arriv
 from __future__ import annotations
 
 import email
-import socket
 from datetime import UTC, datetime
 from email import policy
 
 import feedparser
 import pytest
-from aiosmtpd.controller import Controller
 
 from db.models import Delivery
 from db.records import ClinicRecord, LetterRecord, PageRecord
 from db.store import Store
 from monitor.cli import main
 from monitor.flagging import run_flagger
+from tests.smtp_inbox import free_port
 
 HOSTILE_NAME = "Glow <script>alert(1)</script>\r\nBcc: victim@example.org ]]> \x07Clinic"
 HOSTILE_PAGE = (
     "Exosome IV infusions for knee arthritis <script>alert('x')</script> "
     '<a href="javascript:alert(1)" onclick="steal()">book</a> ]]> \x01\x02 $1,500 per session. Book now.'
 )
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
 
 
 def write_config(path, db_url: str, port: int) -> None:
