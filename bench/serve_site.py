@@ -37,6 +37,8 @@ def main() -> None:
     for page in (site / "pages").glob("*.html"):
         server.routes[f"{LETTERS_PATH}{page.stem}"] = saved_file(page)
     server.server.request_queue_size = 128
+    server.server.RequestHandlerClass.protocol_version = "HTTP/1.1"
+    server.server.RequestHandlerClass.disable_nagle_algorithm = True
     with server:
         print(server.server.server_address[1], flush=True)
         threading.Event().wait()

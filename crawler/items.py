@@ -9,23 +9,17 @@ from crawler.extract.clinic_page import ClinicPage
 from crawler.extract.feed import FeedEntry
 from crawler.extract.letter_page import LetterPage
 from crawler.extract.listings import ListingEntry
-from crawler.normalize.letters import ListingRow
-
-
-@dataclass(frozen=True)
-class ListingItem:
-    """The rows of one page of FDA's warning-letter listing, each with its letter's slug.
-
-    One item per page, not per row: every item costs Scrapy a pass through its item machinery."""
-
-    rows: tuple[tuple[str, ListingRow], ...]
+from crawler.relevance.tagger import Tag
 
 
 @dataclass(frozen=True)
 class LetterPageItem:
-    """A letter's own page, extracted."""
+    """A letter's own page, extracted, with the relevance tags and product names of its text.
+    (Kept by the spider for its store pipeline, not yielded: see crawler.spiders.fda_warning_letters.)"""
 
     page: LetterPage
+    tags: tuple[Tag, ...]
+    product_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)

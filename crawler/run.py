@@ -20,6 +20,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
+from crawler import offload
 from crawler.plans import crawl_plan
 from crawler.settings import crawl_settings
 from crawler.spiders import SPIDERS, spider_class
@@ -111,7 +112,12 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
 
     crawler.signals.connect(on_spider_error, signal=signals.spider_error)
     process.crawl(crawler, **plan.spider_kwargs)
-    process.start()
+    if config.crawl.extract_workers:
+        offload.start()  # forked here: the reactor and its threads have not started yet
+    try:
+        process.start()
+    finally:
+        offload.stop()
     return _record(config, crawler, run_id, bugs)
 
 

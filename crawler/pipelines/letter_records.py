@@ -7,14 +7,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crawler.extract.letter_page import LetterPage
+from crawler.extract.letter_page import parse_letter_page
+from crawler.items import LetterPageItem
 from crawler.normalize.letters import ListingRow, letter_from_listing, letter_url, marcs_cms_number
 from crawler.relevance import product_names, tag_text
 from db.records import LetterRecord
 
 
+def read_letter_page(html: bytes, url: str) -> LetterPageItem:
+    """Extract one letter page and tag its text: all of a letter's CPU work, in one pure function
+    of the response, so that the crawl runs it in its extraction worker (crawler.offload)."""
+    page = parse_letter_page(html, url)
+    text = page.body_text or ""
+    return LetterPageItem(page=page, tags=tag_text(text), product_names=product_names(text))
+
+
 def letter_record(
-    slug: str, row: ListingRow | None, page: LetterPage | None, fetched_at: datetime
+    slug: str, row: ListingRow | None, item: LetterPageItem | None, fetched_at: datetime
 ) -> LetterRecord:
     """The listing row gives the listing's fields; the page, when fetched, adds its own and wins
     where both state a value (it is the letter itself)."""
@@ -23,9 +32,9 @@ def letter_record(
         if row is not None
         else LetterRecord(slug=slug, url=letter_url(slug))
     )
-    if page is None:
+    if item is None:
         return base
-    tags = tag_text(page.body_text or "")
+    page, tags = item.page, item.tags
     fields = {
         "marcs_cms_number": page.marcs_cms_number or base.marcs_cms_number or marcs_cms_number(slug),
         "company_name": page.company_name or base.company_name,
@@ -51,7 +60,7 @@ def letter_record(
         "content_hash": page.content_hash,
         "tags": [tag.tag for tag in tags],
         "tag_phrases": {tag.tag: list(tag.phrases) for tag in tags},
-        "product_names": list(product_names(page.body_text or "")),
+        "product_names": list(item.product_names),
         "page_fetched_at": fetched_at,
     }
     return LetterRecord(**{**base.__dict__, **fields})

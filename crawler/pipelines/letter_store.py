@@ -1,10 +1,11 @@
 """Store a crawl's letters, once the crawl is over and only if it did not fail.
 
-Letters are gathered for the whole crawl and written when the spider closes: a crawl that ends in
-a source failure (a block page on page 7 of the listing, a truncated letter) must change nothing,
-so nothing may be written before its end. The listing row and the page of one letter arrive
-separately and are merged here into one record. The crawler is the authority on a letter: every
-field it states replaces the stored one (a stated value never erases to None).
+Letters are gathered for the whole crawl (by the spider: its `rows` and `pages`) and written when
+the spider closes: a crawl that ends in a source failure (a block page on page 7 of the listing, a
+truncated letter) must change nothing, so nothing may be written before its end. The listing row
+and the page of one letter arrive separately and are merged here into one record. The crawler is
+the authority on a letter: every field it states replaces the stored one (a stated value never
+erases to None).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.items import LetterPageItem, ListingItem
 from crawler.pipelines.letter_records import letter_record
 from db.records import LetterRecord
 from db.store import Store
@@ -30,20 +30,13 @@ class LetterStorePipeline:
         self.database_url = settings.get("EXOWATCH_DATABASE_URL")
         self.delist_after = settings.getint("EXOWATCH_DELIST_AFTER", 3)
         self.source = settings.get("EXOWATCH_RUN_SOURCE", "crawl")
-        self.rows: dict[str, Any] = {}
-        self.pages: dict[str, Any] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LetterStorePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ListingItem):
-            for slug, row in item.rows:
-                self.rows.setdefault(slug, row)
-        elif isinstance(item, LetterPageItem):
-            self.pages[item.page.slug] = item.page
-        return item
+        return item  # the spider yields none (see above)
 
     def close_spider(self) -> None:
         spider = self.crawler.spider
@@ -52,13 +45,14 @@ class LetterStorePipeline:
             stats.set_value("exowatch/stored", False)
             return
         now = datetime.now(UTC)
-        slugs = sorted(set(self.rows) | set(self.pages))
-        records = [letter_record(s, self.rows.get(s), self.pages.get(s), now) for s in slugs]
+        rows, pages = spider.rows, spider.pages
+        slugs = sorted(set(rows) | set(pages))
+        records = [letter_record(s, rows.get(s), pages.get(s), now) for s in slugs]
         store = Store.open(self.database_url)
         try:
             report = store.upsert_letters(records, source=self.source, overwrite=ALL_LETTER_FIELDS)
             listing = store.record_listing(
-                self.rows, complete=bool(spider.complete), delist_after=self.delist_after
+                rows, complete=bool(spider.complete), delist_after=self.delist_after
             )
         finally:
             store.close()
