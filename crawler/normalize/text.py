@@ -38,6 +38,10 @@ def unify_dashes(text: str) -> str:
     return text.translate(_DASHES)
 
 
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+
+
 def parse_listing_date(value: object, *, field: str = "date") -> date | None:
     """FDA listings write MM/DD/YYYY; spreadsheets may hold real dates; ISO is accepted too."""
     if value is None:
@@ -50,13 +54,14 @@ def parse_listing_date(value: object, *, field: str = "date") -> date | None:
     text = str(value).strip()
     if not text:
         return None
-    for pattern in ("%m/%d/%Y", "%Y-%m-%d"):
+    us, iso = _US_DATE.fullmatch(text), _ISO_DATE.fullmatch(text)  # not strptime: a tenth of its cost
+    parts = (us[3], us[1], us[2]) if us else (iso[1], iso[2], iso[3]) if iso else None
+    if parts is not None:
         try:
-            parsed = datetime.strptime(text, pattern).date()
+            parsed = date(*map(int, parts))
         except ValueError:
-            continue
-        if not 1900 <= parsed.year <= 2100:
-            break
-        return parsed
+            parsed = None
+        if parsed is not None and 1900 <= parsed.year <= 2100:
+            return parsed
     shown = text if len(text) <= 40 else text[:40] + "..."
     raise ValueError(f"{field} {shown!r} is not a date (expected MM/DD/YYYY)")

@@ -71,6 +71,7 @@ class FdaWarningLettersSpider(scrapy.Spider):
             f"{_SPIDER_MW}.urllength.UrlLengthMiddleware": None,
             f"{_SPIDER_MW}.depth.DepthMiddleware": None,
             f"{_SPIDER_MW}.metacopy.MetaCopyDetectionMiddleware": None,
+            f"{_SPIDER_MW}.start.StartSpiderMiddleware": None,
         }
     }
 
