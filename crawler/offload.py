@@ -8,8 +8,9 @@ on another core without changing what a crawl stores.
 
 How: `start()` forks one worker before the reactor runs (the process is single-threaded then, so
 the fork is safe). A spider's callback awaits `run(function, *args)`: the call goes to the worker
-as a length-prefixed pickle over a socket pair, through asyncio's buffered transport (the loop
-never blocks on a full pipe, so the two sides cannot deadlock), and the answer resolves a future.
+as a length-prefixed pickle over a non-blocking socket pair watched by the event loop (the loop
+never blocks on a full socket, so the two sides cannot deadlock), and the answer resolves a
+future.
 The worker's exception (SourceFailure with its reason) is raised in the callback as if the call
 had been made here. Without a started worker (tests, a one-core machine, `extract_workers = 0`)
 `run` calls the function inline.
@@ -24,7 +25,6 @@ on, where an inline crash would have killed the whole crawl.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -50,6 +50,11 @@ class WorkerDied(RuntimeError):
 
 
 class _Worker:
+    """The crawl's side of one worker: a non-blocking socket watched by the running event loop.
+
+    Plain add_reader / add_writer rather than asyncio streams: nothing to close on the loop when
+    the crawl ends (the reactor may have closed it), and no buffering beyond what is in flight."""
+
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         context = multiprocessing.get_context("fork")
@@ -58,49 +63,89 @@ class _Worker:
         )
         self.process.start()
         theirs.close()
+        ours.setblocking(False)
         self.sock = ours
+        self.fd = ours.fileno()
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.pending: dict[int, asyncio.Future] = {}
         self.next_id = 0
-        self.writer: asyncio.StreamWriter | None = None
-        self.connecting: asyncio.Task | None = None
-        self.reader_task: asyncio.Task | None = None
+        self.outbox = bytearray()
+        self.inbox = bytearray()
         self.dead = False
 
-    async def call(self, function: Callable[..., T], args: tuple) -> T:
-        if self.writer is None:  # the first call connects; calls made meanwhile wait for it
-            if self.connecting is None:
-                self.connecting = asyncio.get_running_loop().create_task(self._connect())
-            await self.connecting
-            if self.dead:
-                return function(*args)
+    async def call(self, function: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
+        loop = asyncio.get_running_loop()
+        if self.loop is None:
+            self.loop = loop
+            loop.add_reader(self.fd, self._on_readable)
         task_id = self.next_id
         self.next_id += 1
-        future = asyncio.get_running_loop().create_future()
+        future = loop.create_future()
         self.pending[task_id] = future
-        payload = pickle.dumps((task_id, function, args), protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(_LENGTH.pack(len(payload)) + payload)
+        payload = pickle.dumps((task_id, function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        self._send(_LENGTH.pack(len(payload)) + payload)
         return await future
 
-    async def _connect(self) -> None:
-        reader, self.writer = await asyncio.open_connection(sock=self.sock)
-        self.reader_task = asyncio.get_running_loop().create_task(self._read(reader))
-
-    async def _read(self, reader: asyncio.StreamReader) -> None:
+    def _send(self, data: bytes) -> None:
+        if self.outbox:  # the socket is full: the writer callback sends it in order
+            self.outbox += data
+            return
         try:
-            while True:
-                length = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))[0]
-                task_id, ok, value = pickle.loads(await reader.readexactly(length))
-                future = self.pending.pop(task_id, None)
-                if future is None or future.done():
-                    continue
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._died()
+            return
+        if sent < len(data):
+            self.outbox += data[sent:]
+            self.loop.add_writer(self.fd, self._on_writable)
+
+    def _on_writable(self) -> None:
+        try:
+            sent = self.sock.send(self.outbox)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._died()
+            return
+        del self.outbox[:sent]
+        if not self.outbox:
+            self.loop.remove_writer(self.fd)
+
+    def _on_readable(self) -> None:
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._died()
+            return
+        self.inbox += chunk
+        at = 0
+        while len(self.inbox) - at >= _LENGTH.size:
+            length = _LENGTH.unpack_from(self.inbox, at)[0]
+            end = at + _LENGTH.size + length
+            if len(self.inbox) < end:
+                break
+            task_id, ok, value = pickle.loads(memoryview(self.inbox)[at + _LENGTH.size : end])
+            at = end
+            future = self.pending.pop(task_id, None)
+            if future is not None and not future.done():
                 if ok:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            pass
+        del self.inbox[:at]
+
+    def _died(self) -> None:
+        if self.dead:
+            return
         self.dead = True
-        self.process.join(timeout=1)
+        self._unwatch()
+        self.process.join(timeout=5)
         reason = f"the extraction worker exited with status {self.process.exitcode}"
         for future in self.pending.values():
             if not future.done():
@@ -108,11 +153,15 @@ class _Worker:
         self.pending.clear()
         log.error("%s; extraction goes on in the crawl process", reason)
 
+    def _unwatch(self) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.remove_reader(self.fd)
+            self.loop.remove_writer(self.fd)
+
     def close(self) -> None:
-        """EOF to the worker (it exits), then wait for it. Called when the loop has stopped: the
-        socket is shut down under the transport, which is never used again."""
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
+        """EOF to the worker (it exits), then wait for it."""
+        self._unwatch()
+        self.sock.close()
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
@@ -136,11 +185,12 @@ def stop() -> None:
         _worker = None
 
 
-async def run(function: Callable[..., T], *args: Any) -> T:
-    """`function(*args)`, in the worker when one is running, else here."""
+async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`function(*args, **kwargs)`, in the worker when one is running, else here. The function
+    must be importable by name (a module-level function), its arguments and answer picklable."""
     if _worker is None or _worker.dead:
-        return function(*args)
-    return await _worker.call(function, args)
+        return function(*args, **kwargs)
+    return await _worker.call(function, args, kwargs)
 
 
 def _serve(sock: socket.socket, parents: socket.socket) -> None:
@@ -156,9 +206,9 @@ def _serve(sock: socket.socket, parents: socket.socket) -> None:
         if len(head) < _LENGTH.size:
             break
         payload = stream.read(_LENGTH.unpack(head)[0])
-        task_id, function, args = pickle.loads(payload)
+        task_id, function, args, kwargs = pickle.loads(payload)
         try:
-            answer = (task_id, True, function(*args))
+            answer = (task_id, True, function(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the caller gets it, as if it had called
             answer = (task_id, False, exc)
         try:

@@ -26,6 +26,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler import offload
 from crawler.errors import SourceFailure
 from crawler.extract.clinic_page import parse_clinic_page, sitemap_urls
 from crawler.extract.listings import ListingEntry, schema_org_entries
@@ -176,7 +177,7 @@ class ClinicSitesSpider(scrapy.Spider):
 
     # -- responses -----------------------------------------------------------------------------
 
-    def parse_page(self, response: Response, site: Site, depth: int, url: str) -> list[Any]:
+    async def parse_page(self, response: Response, site: Site, depth: int, url: str) -> list[Any]:
         stats = self.crawler.stats
         if response.status == 304:
             stats.inc_value("exowatch/pages_not_modified")
@@ -190,11 +191,11 @@ class ClinicSitesSpider(scrapy.Spider):
             stats.inc_value("exowatch/pages_not_html")
             return []
         follows = depth < self.max_depth  # at the depth limit no link is followed: none is read
-        try:
-            page = parse_clinic_page(
-                response.body, response.url, encoding=response.encoding, with_links=follows
+        try:  # in the extraction worker (crawler.offload), while Scrapy goes on fetching
+            page = await offload.run(
+                parse_clinic_page, response.body, response.url, encoding=response.encoding, with_links=follows
             )
-        except SourceFailure as exc:
+        except (SourceFailure, offload.WorkerDied) as exc:
             self._failed(f"page {url}: {exc}")
             return []
         final = urlsplit(response.url)

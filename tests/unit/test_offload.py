@@ -1,0 +1,120 @@
+"""The extraction worker (crawler.offload): calls run in another process, answers and exceptions
+come back as if the call were local, and a worker that dies fails only the calls in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler import offload
+from crawler.errors import SourceFailure
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def where(value: int) -> tuple[int, int]:
+    return os.getpid(), value * 2
+
+
+def refuse(reason: str) -> None:
+    raise SourceFailure(reason)
+
+
+def die(_value: int) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def unpicklable(_value: int):
+    return lambda: None
+
+
+@pytest.fixture
+def worker():
+    offload.start()
+    yield offload._worker
+    offload.stop()
+
+
+def test_without_a_worker_the_call_runs_here():
+    assert asyncio.run(offload.run(where, 2)) == (os.getpid(), 4)
+
+
+def test_calls_run_in_the_worker_and_answer_in_order_of_their_own(worker):
+    async def calls():
+        return await asyncio.gather(*(offload.run(where, n) for n in range(50)))
+
+    answers = asyncio.run(calls())
+    assert [value for _, value in answers] == [n * 2 for n in range(50)]
+    assert {pid for pid, _ in answers} == {worker.process.pid} != {os.getpid()}
+
+
+def test_large_arguments_and_answers_do_not_block_either_side(worker):
+    page = b"x" * (3 * 1024 * 1024)  # far over a socket buffer, both ways
+
+    async def calls():
+        return await asyncio.gather(*(offload.run(bytes.upper, page) for _ in range(4)))
+
+    assert all(answer == page.upper() for answer in asyncio.run(calls()))
+
+
+def test_an_exception_in_the_worker_is_raised_at_the_await_with_its_reason(worker):
+    with pytest.raises(SourceFailure, match="letter page is truncated"):
+        asyncio.run(offload.run(refuse, "letter page is truncated"))
+
+
+def test_an_unpicklable_answer_is_an_error_that_names_it(worker):
+    with pytest.raises(RuntimeError, match="PicklingError|AttributeError"):
+        asyncio.run(offload.run(unpicklable, 1))
+
+
+def test_a_worker_that_dies_fails_the_calls_in_flight_and_later_calls_run_here(worker):
+    async def calls():
+        with pytest.raises(offload.WorkerDied, match="exited with status -9"):
+            await offload.run(die, 1)
+        return await offload.run(where, 3)
+
+    assert asyncio.run(calls()) == (os.getpid(), 6)
+    assert not worker.process.is_alive()
+
+
+def test_stop_ends_the_worker():
+    offload.start()
+    process = offload._worker.process
+    offload.stop()
+    assert not process.is_alive() and process.exitcode == 0
+    assert offload._worker is None
+
+
+def test_the_worker_dies_with_the_crawl_that_started_it():
+    script = (
+        "import sys, time; sys.path.insert(0, %r)\n"
+        "from crawler import offload\n"
+        "offload.start(); print(offload._worker.process.pid, flush=True); time.sleep(60)\n"
+    ) % str(ROOT)
+    crawl = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(crawl.stdout.readline())
+        crawl.kill()  # SIGKILL: no cleanup runs in the crawl
+        crawl.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        assert not _alive(pid)
+    finally:
+        crawl.kill()
+        crawl.stdout.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; init reaps it
