@@ -92,6 +92,9 @@ def main() -> None:
         def log_message(self, *args) -> None:
             pass
 
+    # Keep-alive, as real sites answer (see bench/serve_site.py for why HTTP/1.0 misled).
+    Handler.protocol_version = "HTTP/1.1"
+    Handler.disable_nagle_algorithm = True
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.request_queue_size = 128
