@@ -28,7 +28,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import itemgetter
 
 from monitor.rules.lexicon import Hit, load_lexicon, lower_text
 
@@ -184,12 +184,16 @@ def assess_page(
             for r in by.get("reassurance", [])
             if not _inside_any(r, disclaimers) and not _denied(lowered, r)
         ]
+        spans: dict[Hit, tuple[int, int]] = {}  # each offered mention's item, found once
         for rule, category in (("exosome_route", "route"), ("exosome_condition", "condition")):
+            triggers = by.get(category)
+            if not triggers:
+                continue
             for product in offered_near:
-                begin, end = _item_span(text, product)
+                begin, end = spans.get(product) or spans.setdefault(product, _item_span(text, product))
                 near = [
                     h
-                    for h in by.get(category, [])
+                    for h in triggers
                     if begin <= h.start < end
                     and not _denied(lowered, h)
                     and not (category == "route" and _cosmetic_infusion(lowered, h))
@@ -258,7 +262,7 @@ def _distinct_phrases(*groups: Mapping[str, Sequence[Hit]]) -> dict[str, int]:
     return {category: len(names) for category, names in phrases.items()}
 
 
-_phrase = attrgetter("phrase")
+_phrase = itemgetter(1)  # Hit.phrase
 
 
 def _near(anchor: Hit, others: Sequence[Hit]) -> bool:

@@ -12,7 +12,7 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,10 +48,8 @@ class Hit(NamedTuple):
     end: int
 
 
-# How a form is matched, in the order find() tests them.
-_ANYWHERE, _PREFIX, _WORD = 0, 1, 2
-_by_start = attrgetter("start")
-_by_end = attrgetter("end")
+_by_start = itemgetter(2)  # Hit.start: itemgetter is the cheaper key on a named tuple
+_by_end = itemgetter(3)  # Hit.end
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +89,12 @@ class Lexicon:
         self._matcher = ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.Standard)
         self._categories = tuple(sorted({e.category for entries in forms.values() for e in entries}))
         slots = {category: slot for slot, category in enumerate(self._categories)}
-        self._forms = [
-            tuple(
-                (
-                    slots[e.category],
-                    e.category,
-                    e.phrase,
-                    _ANYWHERE if e.spaced else _PREFIX if e.prefix else _WORD,
-                )
-                for e in forms[key]
+        # Per automaton key: whether it matches anywhere (its script has no spaces between words;
+        # the same for all of a key's forms), and its forms as (slot, category, phrase, prefix).
+        self._keys = [
+            (
+                not _word_script(key),
+                tuple((slots[e.category], e.category, e.phrase, e.prefix) for e in forms[key]),
             )
             for key in keys
         ]
@@ -132,22 +127,28 @@ class Lexicon:
         # The hot loop of the flagger (a hit costs about a microsecond here): one list per category,
         # hits built with tuple.__new__ (no Python frame), boundaries tested only where they count.
         lists: list[list[Hit]] = [[] for _ in self._categories]
-        new, word_rest, all_forms = tuple.__new__, _word_rest, self._forms
+        appends = [found.append for found in lists]
+        new, word_rest, keys = tuple.__new__, _word_rest, self._keys
         for index, start, end in self._matcher.find_matches_as_indexes(lowered, overlapping=True):
-            for slot, category, phrase, how in all_forms[index]:
-                stop = end
-                if how != _ANYWHERE:
-                    if start and lowered[start - 1].isalnum():
-                        continue  # inside a word
-                    if end < size and lowered[end].isalnum():
-                        if how == _WORD:
-                            continue
-                        stop = word_rest(lowered, end).end()  # a prefix: to the end of its word
-                lists[slot].append(new(Hit, (category, phrase, start, stop)))
+            anywhere, forms = keys[index]
+            if anywhere:
+                for slot, category, phrase, _ in forms:
+                    appends[slot](new(Hit, (category, phrase, start, end)))
+                continue
+            if start and lowered[start - 1].isalnum():
+                continue  # inside a word
+            if end < size and lowered[end].isalnum():  # only a prefix may go on: to its word's end
+                for slot, category, phrase, prefix in forms:
+                    if prefix:
+                        appends[slot](new(Hit, (category, phrase, start, word_rest(lowered, end).end())))
+                continue
+            for slot, category, phrase, _ in forms:
+                appends[slot](new(Hit, (category, phrase, start, end)))
         grouped = {self._categories[slot]: found for slot, found in enumerate(lists) if found}
         for found in grouped.values():  # matches come by end: nearly sorted already
-            found.sort(key=_by_end, reverse=True)
-            found.sort(key=_by_start)
+            if len(found) > 1:
+                found.sort(key=_by_end, reverse=True)
+                found.sort(key=_by_start)
         return grouped
 
 
