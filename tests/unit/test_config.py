@@ -75,6 +75,7 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeypat
         ("[database]\nurl = 'postgresql://[::1'\n", "must be a sqlite:/// or postgresql:// URL"),
         ("[database]\nurl = 'sqlite:rel.db'\n", "must be a sqlite:/// or postgresql:// URL"),
         ("[database]\nurl = 'postgresql+asyncpg://u@h/db'\n", "must be a sqlite:/// or postgresql:// URL"),
+        ("[crawl]\nextract_workers = 2\n", "key 'crawl.extract_workers' must be 0 or 1"),
     ],
 )
 def test_bad_config_is_one_line_naming_file_key_and_expectation(tmp_path, body, expected):

@@ -94,10 +94,10 @@ def test_stop_ends_the_worker():
 
 def test_the_worker_dies_with_the_crawl_that_started_it():
     script = (
-        "import sys, time; sys.path.insert(0, %r)\n"
+        f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
         "from crawler import offload\n"
         "offload.start(); print(offload._worker.process.pid, flush=True); time.sleep(60)\n"
-    ) % str(ROOT)
+    )
     crawl = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         pid = int(crawl.stdout.readline())
