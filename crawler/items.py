@@ -10,6 +10,7 @@ from crawler.extract.feed import FeedEntry
 from crawler.extract.letter_page import LetterPage
 from crawler.extract.listings import ListingEntry
 from crawler.relevance.tagger import Tag
+from db.records import HtmlSnapshot
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class ClinicPageItem:
 
     clinic_key: str
     page: ClinicPage
-    html: bytes
+    html: HtmlSnapshot  # the raw HTML, compressed where the page was parsed
     etag: str | None
     last_modified: str | None
     links: tuple[tuple[str, str], ...] | None  # the treatment links it led to; None: not read

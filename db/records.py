@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -127,3 +128,18 @@ class PageRecord:
 PAGE_EVENT_FIELDS = frozenset({"content_hash"})
 PAGE_QUIET_FIELDS = frozenset({"text", "links"})
 PAGE_UNTRACKED_FIELDS = frozenset({"etag", "last_modified", "fetched_at", "checked_at", "encoding"})
+
+
+@dataclass(frozen=True)
+class HtmlSnapshot:
+    """A page's raw HTML as `page_snapshots` keeps it: gzip (level 6, no timestamp: the same bytes
+    compress the same), with its size and the encoding it was read with. Made where the page is
+    parsed (the crawl's extraction worker), so the crawl process never compresses."""
+
+    gzip: bytes
+    size: int
+    encoding: str | None
+
+    @classmethod
+    def of(cls, html: bytes, encoding: str | None) -> HtmlSnapshot:
+        return cls(gzip.compress(html, compresslevel=6, mtime=0), len(html), encoding)

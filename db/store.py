@@ -12,7 +12,6 @@ The batched statements are built here and run through db.bulk, the driver's own 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -59,6 +58,7 @@ from db.records import (
     PAGE_QUIET_FIELDS,
     PAGE_UNTRACKED_FIELDS,
     ClinicRecord,
+    HtmlSnapshot,
     LetterRecord,
     NoticeRecord,
     PageRecord,
@@ -430,12 +430,13 @@ class Store:
         pages: Sequence[PageRecord],
         *,
         clinic_keys: Mapping[str, str],
-        html: Mapping[str, tuple[bytes, str | None]],
+        html: Mapping[str, HtmlSnapshot | tuple[bytes, str | None]],
         source: str,
     ) -> PageWriteReport:
         """Store fetched pages: `page.new`, or `page.changed` when the text changed, each with a
         gzip copy of the raw HTML (`page_snapshots`). Validators and fetch times are updated on
-        every page without counting as a change."""
+        every page without counting as a change. `html` holds each page's snapshot, or its raw
+        bytes and encoding (compressed here, when a snapshot is kept)."""
         now = self.clock()
         ids = self._clinic_ids(set(clinic_keys.values()))
         rows = [{**vars(p), "clinic_id": ids.get(clinic_keys.get(p.url, ""), p.clinic_id)} for p in pages]
@@ -459,12 +460,13 @@ class Store:
                     "page_id": stored_hashes[url][0],
                     "fetched_at": now,
                     "content_hash": stored_hashes[url][1],
-                    "encoding": html[url][1],
-                    "html_gzip": gzip.compress(html[url][0], compresslevel=6, mtime=0),
-                    "html_bytes": len(html[url][0]),
+                    "encoding": copy.encoding,
+                    "html_gzip": copy.gzip,
+                    "html_bytes": copy.size,
                 }
                 for url in fresh
                 if url in html and stored_hashes.get(url, (None, None))[1]
+                for copy in (_snapshot(html[url]),)
             ]
             if snapshots:
                 connection.execute(insert(PageSnapshot.__table__), snapshots)
@@ -1384,3 +1386,7 @@ def _reads_back_equal(value: Any) -> bool:
             for key, items in value.items()
         )
     return False
+
+
+def _snapshot(html: HtmlSnapshot | tuple[bytes, str | None]) -> HtmlSnapshot:
+    return html if isinstance(html, HtmlSnapshot) else HtmlSnapshot.of(*html)

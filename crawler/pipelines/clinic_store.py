@@ -20,7 +20,7 @@ from db.records import PageRecord
 from db.store import Store
 
 BATCH_PAGES = 100
-BATCH_HTML_BYTES = 32 * 1024 * 1024
+BATCH_HTML_BYTES = 32 * 1024 * 1024  # compressed
 
 
 class ClinicListingsPipeline:
@@ -80,7 +80,7 @@ class ClinicPagesPipeline:
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ClinicPageItem):
             self.pages.append(item)
-            self.pending_bytes += len(item.html)
+            self.pending_bytes += len(item.html.gzip)
             if len(self.pages) >= BATCH_PAGES or self.pending_bytes >= BATCH_HTML_BYTES:
                 self._flush()
         elif isinstance(item, ClinicSelfItem):
@@ -134,7 +134,7 @@ class ClinicPagesPipeline:
         report = self.store.upsert_pages(
             records,
             clinic_keys={url: item.clinic_key for url, item in batch.items()},
-            html={url: (item.html, item.page.encoding) for url, item in batch.items()},
+            html={url: item.html for url, item in batch.items()},
             source=self.source,
         )
         self.counts["new"] += len(report.new)

@@ -28,13 +28,14 @@ from twisted.python.failure import Failure
 
 from crawler import offload
 from crawler.errors import SourceFailure
-from crawler.extract.clinic_page import parse_clinic_page, sitemap_urls
+from crawler.extract.clinic_page import ClinicPage, parse_clinic_page, sitemap_urls
 from crawler.extract.listings import ListingEntry, schema_org_entries
 from crawler.items import ClinicPageItem, ClinicSelfItem, PageCheckedItem
 from crawler.normalize.clinics import registrable_domain
 from crawler.normalize.urls import canonical_url
 from crawler.sites.treatment_links import is_treatment_link
 from crawler.urlgate import UrlGate
+from db.records import HtmlSnapshot
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _TEL_LINK = re.compile(rb"""href\s*=\s*["']tel:([+0-9()\s.\-]{4,40})["']""", re.I)
@@ -192,8 +193,8 @@ class ClinicSitesSpider(scrapy.Spider):
             return []
         follows = depth < self.max_depth  # at the depth limit no link is followed: none is read
         try:  # in the extraction worker (crawler.offload), while Scrapy goes on fetching
-            page = await offload.run(
-                parse_clinic_page, response.body, response.url, encoding=response.encoding, with_links=follows
+            page, snapshot = await offload.run(
+                read_clinic_page, response.body, response.url, response.encoding, follows
             )
         except (SourceFailure, offload.WorkerDied) as exc:
             self._failed(f"page {url}: {exc}")
@@ -210,7 +211,7 @@ class ClinicSitesSpider(scrapy.Spider):
         item = ClinicPageItem(
             clinic_key=site.clinic_key,
             page=page,
-            html=response.body,
+            html=snapshot,
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
             links=links,
@@ -262,6 +263,15 @@ class ClinicSitesSpider(scrapy.Spider):
         self.logger.warning("page failure: %s", reason)
         self.page_failures.append(reason)
         self.crawler.stats.inc_value("exowatch/pages_failed")
+
+
+def read_clinic_page(
+    html: bytes, url: str, encoding: str | None, with_links: bool
+) -> tuple[ClinicPage, HtmlSnapshot]:
+    """A fetched page extracted, and its raw HTML compressed for the store's snapshot: all of a
+    page's CPU work, one pure function of the response (run in the extraction worker)."""
+    page = parse_clinic_page(html, url, encoding=encoding, with_links=with_links)
+    return page, HtmlSnapshot.of(html, page.encoding)
 
 
 def _www_twin_host(host: str) -> str:
