@@ -119,6 +119,9 @@ class FdaIndex:
         return found
 
 
+_NO_PRODUCT = Verdict(False, "none", reason="no exosome product named")  # most pages: made once
+
+
 def assess_page(
     text: str, *, title: str | None = None, url: str | None = None, fda: FdaIndex | None = None
 ) -> Verdict:
@@ -126,11 +129,11 @@ def assess_page(
     lexicon = load_lexicon()
     lowered = lower_text(text)
     if not lexicon.may_name_a_product(lowered):
-        return Verdict(False, "none", reason="no exosome product named")
+        return _NO_PRODUCT
     by = lexicon.find_by_category(text, lowered)  # each category's hits in text order
     products = by.get("exosome", []) + by.get("brand", [])
     if not products:
-        return Verdict(False, "none", reason="no exosome product named")
+        return _NO_PRODUCT
     products.sort(key=_start)
     # positions in the text: the title's hits only count, never stand near
     counts = _distinct_phrases(by, lexicon.find_by_category(title) if title else {})
