@@ -33,6 +33,7 @@ class Item:
     tags: tuple[str, ...] = ()
     severity: str | None = None
     relevant: bool = False
+    clinic: str | None = None  # a flag's clinic key: one clinic can have several flags
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,11 @@ class Digest:
         return not self.items
 
     def counts(self) -> dict[str, int]:
-        return {key: len(self.sections.get(key, ())) for key, _ in SECTIONS}
+        """Items a section, except "flags": the clinics it names (a clinic flagged under two rules,
+        or flagged and escalated, is one clinic flagged, not two)."""
+        counts = {key: len(self.sections.get(key, ())) for key, _ in SECTIONS}
+        counts["flags"] = len({item.clinic or item.title for item in self.sections.get("flags", ())})
+        return counts
 
 
 def build_digest(
@@ -146,5 +151,6 @@ def _item(
             summary.get("url"),
             tuple(lines),
             severity=severity,
+            clinic=summary.get("clinic") or str(event["subject_key"]),
         )
     return Item(event["id"], kind, str(event["subject_key"]), None, (str(summary.get("error") or ""),))

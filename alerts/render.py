@@ -25,9 +25,18 @@ _ENV.filters["safe_url"] = lambda value: (
 )
 
 
+#: How the subject line counts each section: (one, several).
+_SUBJECT_WORDS = {
+    "letters": ("FDA warning letter", "FDA warning letters"),
+    "notices": ("FDA safety notice", "FDA safety notices"),
+    "flags": ("clinic flagged", "clinics flagged"),
+    "sources": ("source failing", "sources failing"),
+}
+
+
 def subject(digest: Digest) -> str:
     counts = digest.counts()
-    parts = [f"{counts[key]} {label.lower()}" for key, label in SECTIONS if counts[key]]
+    parts = [f"{counts[key]} {_SUBJECT_WORDS[key][counts[key] != 1]}" for key, _ in SECTIONS if counts[key]]
     line = f"exowatch {digest.channel}: " + ", ".join(parts)
     return " ".join(_CONTROL.sub(" ", line).split())  # one line: a header cannot be split
 

@@ -120,7 +120,8 @@ def test_a_digest_goes_out_once_escaped_and_an_outage_loses_nothing(
         assert "analysts: sent" in out and "public: sent" in out
         assert len(smtp.messages) == 1
         message = email.message_from_bytes(smtp.messages[0], policy=policy.default)
-        assert message["Subject"].startswith("exowatch analysts: 1 fda warning letters, 2 clinics flagged")
+        # two flags of one clinic: one clinic flagged
+        assert message["Subject"].startswith("exowatch analysts: 1 FDA warning letter, 1 clinic flagged")
         assert message["Message-ID"].startswith("<exowatch.analysts.1-")
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
@@ -130,7 +131,7 @@ def test_a_digest_goes_out_once_escaped_and_an_outage_loses_nothing(
         # the HTML part as a person sees it: rendered by headless Chromium, every section shows
         rendered = render_in_chromium(html, tmp_path)
         if rendered is not None:
-            for section in ("FDA warning letters (1)", "Clinics flagged (2)"):
+            for section in ("FDA warning letters (1)", "Clinics flagged (1)"):
                 assert section in rendered
             assert "<script>alert(1)</script>" not in rendered
         # hostile text: escaped in HTML, never a header, no control characters
@@ -248,10 +249,10 @@ def test_high_flags_go_out_at_once_and_are_not_told_twice(db_url, tmp_path, smtp
         assert main(["--config", str(config), "digest", "--urgent"]) == 0
         assert "analysts-urgent: sent" in capsys.readouterr().out
         urgent = email.message_from_bytes(smtp.messages[0], policy=policy.default)
-        assert urgent["Subject"] == "exowatch analysts-urgent: 2 clinics flagged"
+        assert urgent["Subject"] == "exowatch analysts-urgent: 1 clinic flagged"
         assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 0
         regular = email.message_from_bytes(smtp.messages[1], policy=policy.default)
-        assert regular["Subject"] == "exowatch analysts: 1 fda warning letters"  # the flags went out already
+        assert regular["Subject"] == "exowatch analysts: 1 FDA warning letter"  # the flags went out already
         assert main(["--config", str(config), "digest", "--urgent"]) == 0
         assert len(smtp.messages) == 2
     finally:
@@ -296,7 +297,7 @@ def test_a_chat_or_webhook_channel_through_apprise(db_url, tmp_path, monkeypatch
         monkeypatch.setenv("EXOWATCH_TEST_HOOKS", f"json://127.0.0.1:{server.server_address[1]}/hook")
         assert main(["--config", str(config), "digest"]) == 0
         assert len(received) == 1
-        assert received[0]["title"].startswith("exowatch chat: 1 fda warning letters, 2 clinics flagged")
+        assert received[0]["title"].startswith("exowatch chat: 1 FDA warning letter, 1 clinic flagged")
         assert "Kimera Labs" in received[0]["message"] and "<script>" in received[0]["message"]  # plain text
         assert main(["--config", str(config), "digest"]) == 0 and len(received) == 1
     finally:
