@@ -18,8 +18,11 @@ had been made here. Without a started worker (tests, a one-core machine, `extrac
 The worker is our own fork and its pickles are our own values; nothing from a crawled page is
 unpickled except what the extraction functions return. It dies with the crawl (Linux
 PR_SET_PDEATHSIG, and EOF on its socket). If it dies on a page (a crash in a C parser), the calls
-in flight fail with WorkerDied and later calls run inline: the crawl records the failure and goes
-on, where an inline crash would have killed the whole crawl.
+in flight fail with WorkerDied and later calls run inline, where an inline crash would have killed
+the crawl process: the clinic crawl counts those pages as failed and goes on; the letters crawl,
+which stores nothing unless it read every page, fails with the reason. An answer that cannot
+travel back (an unpicklable exception) comes back as a RuntimeError naming it; it fails its own
+call only.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _LENGTH = struct.Struct("!I")
+_REPLY_HEAD = struct.Struct("!IQ")  # a reply's length, then its task id (outside its pickle)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -80,9 +84,9 @@ class _Worker:
             loop.add_reader(self.fd, self._on_readable)
         task_id = self.next_id
         self.next_id += 1
+        payload = pickle.dumps((task_id, function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         future = loop.create_future()
         self.pending[task_id] = future
-        payload = pickle.dumps((task_id, function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         self._send(_LENGTH.pack(len(payload)) + payload)
         return await future
 
@@ -125,14 +129,17 @@ class _Worker:
             return
         self.inbox += chunk
         at = 0
-        while len(self.inbox) - at >= _LENGTH.size:
-            length = _LENGTH.unpack_from(self.inbox, at)[0]
-            end = at + _LENGTH.size + length
+        while len(self.inbox) - at >= _REPLY_HEAD.size:
+            length, task_id = _REPLY_HEAD.unpack_from(self.inbox, at)
+            end = at + _REPLY_HEAD.size + length
             if len(self.inbox) < end:
                 break
-            task_id, ok, value = pickle.loads(memoryview(self.inbox)[at + _LENGTH.size : end])
-            at = end
+            start, at = at + _REPLY_HEAD.size, end
             future = self.pending.pop(task_id, None)
+            try:
+                ok, value = pickle.loads(self.inbox[start:end])
+            except Exception as exc:  # noqa: BLE001 - fails this call only, never the stream
+                ok, value = False, RuntimeError(f"the extraction worker's answer could not be read: {exc!r}")
             if future is not None and not future.done():
                 if ok:
                     future.set_result(value)
@@ -145,7 +152,7 @@ class _Worker:
             return
         self.dead = True
         self._unwatch()
-        self.process.join(timeout=5)
+        self.process.join(timeout=1)  # it has closed its end: exited, or about to
         reason = f"the extraction worker exited with status {self.process.exitcode}"
         for future in self.pending.values():
             if not future.done():
@@ -208,13 +215,23 @@ def _serve(sock: socket.socket, parents: socket.socket) -> None:
         payload = stream.read(_LENGTH.unpack(head)[0])
         task_id, function, args, kwargs = pickle.loads(payload)
         try:
-            answer = (task_id, True, function(*args, **kwargs))
+            answer = (True, function(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the caller gets it, as if it had called
-            answer = (task_id, False, exc)
-        try:
-            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
-            data = pickle.dumps((task_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        stream.write(_LENGTH.pack(len(data)) + data)
+            answer = (False, exc)
+        data = _dumps(answer)
+        stream.write(_REPLY_HEAD.pack(len(data), task_id) + data)
         stream.flush()
     os._exit(0)
+
+
+def _dumps(answer: tuple[bool, Any]) -> bytes:
+    """The answer pickled, and checked to load again. An answer that cannot travel becomes a
+    RuntimeError naming what it was (an exception keeps its type name and message)."""
+    ok, value = answer
+    try:
+        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.loads(data)
+        return data
+    except Exception as exc:  # noqa: BLE001 - e.g. lxml's XMLSyntaxError, a two-argument __init__
+        what = f"{type(value).__name__}: {value}" if not ok else f"an answer that cannot be pickled ({exc!r})"
+        return pickle.dumps((False, RuntimeError(what[:2000])), protocol=pickle.HIGHEST_PROTOCOL)

@@ -182,9 +182,10 @@ class FdaWarningLettersSpider(scrapy.Spider):
         # Extracted and tagged in the extraction worker (crawler.offload) while Scrapy goes on
         # fetching; nothing is yielded (see the module doc).
         try:
-            self.pages[slug] = await offload.run(read_letter_page, response.body, response.url)
+            item = await offload.run(read_letter_page, response.body, response.url)
         except (SourceFailure, offload.WorkerDied) as exc:
             self._fail(f"letter {slug}: {exc}")
+        self.pages[item.page.slug] = item  # the page's own slug: where a redirect led
 
     # -- failures ------------------------------------------------------------------------------
 

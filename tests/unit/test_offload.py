@@ -35,6 +35,17 @@ def unpicklable(_value: int):
     return lambda: None
 
 
+class TwoPartError(Exception):
+    """Pickles, but does not unpickle: its __init__ needs two arguments, pickle passes one."""
+
+    def __init__(self, what: str, where: str) -> None:
+        super().__init__(f"{what} at {where}")
+
+
+def raise_two_part(_value: int) -> None:
+    raise TwoPartError("bad markup", "line 3")
+
+
 @pytest.fixture
 def worker():
     offload.start()
@@ -72,6 +83,15 @@ def test_an_exception_in_the_worker_is_raised_at_the_await_with_its_reason(worke
 def test_an_unpicklable_answer_is_an_error_that_names_it(worker):
     with pytest.raises(RuntimeError, match="PicklingError|AttributeError"):
         asyncio.run(offload.run(unpicklable, 1))
+
+
+def test_an_exception_that_cannot_travel_back_fails_its_call_only_and_keeps_its_message(worker):
+    async def calls():
+        with pytest.raises(RuntimeError, match="TwoPartError: bad markup at line 3"):
+            await offload.run(raise_two_part, 1)
+        return await asyncio.gather(*(offload.run(where, n) for n in range(3)))
+
+    assert [value for _, value in asyncio.run(calls())] == [0, 2, 4]
 
 
 def test_a_worker_that_dies_fails_the_calls_in_flight_and_later_calls_run_here(worker):
