@@ -225,12 +225,15 @@ def _serve(sock: socket.socket, parents: socket.socket) -> None:
 
 
 def _dumps(answer: tuple[bool, Any]) -> bytes:
-    """The answer pickled, and checked to load again. An answer that cannot travel becomes a
-    RuntimeError naming what it was (an exception keeps its type name and message)."""
+    """The answer pickled. An answer that cannot travel becomes a RuntimeError naming what it was.
+    An exception is also loaded back here (rare, and an exception class may pickle but not load):
+    so it keeps its type name and message. A result is not (every page's answer): one that does
+    not load fails its own call on the crawl's side."""
     ok, value = answer
     try:
         data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.loads(data)
+        if not ok:
+            pickle.loads(data)
         return data
     except Exception as exc:  # noqa: BLE001 - e.g. lxml's XMLSyntaxError, a two-argument __init__
         what = f"{type(value).__name__}: {value}" if not ok else f"an answer that cannot be pickled ({exc!r})"

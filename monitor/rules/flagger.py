@@ -253,14 +253,14 @@ def _cosmetic_infusion(lowered: str, hit: Hit) -> bool:
 _start = itemgetter(2)  # Hit.start, as a C-level key
 
 
-def _distinct_phrases(*groups: Mapping[str, Sequence[Hit]]) -> dict[str, int]:
-    """How many different phrases of each category the page (and its title) holds."""
-    if len(groups) == 2 and not groups[1]:  # no title hits: one pass
-        return {category: len(set(map(_phrase, found))) for category, found in groups[0].items()}
-    phrases: dict[str, set[str]] = {}
-    for grouped in groups:
-        for category, found in grouped.items():
-            phrases.setdefault(category, set()).update(map(_phrase, found))
+_Grouped = Mapping[str, Sequence[Hit]]
+
+
+def _distinct_phrases(page: _Grouped, title: _Grouped) -> dict[str, int]:
+    """How many different phrases of each category the page and its title hold."""
+    phrases = {category: set(map(_phrase, found)) for category, found in page.items()}
+    for category, found in title.items():
+        phrases.setdefault(category, set()).update(map(_phrase, found))
     return {category: len(names) for category, names in phrases.items()}
 
 

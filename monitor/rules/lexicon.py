@@ -57,7 +57,6 @@ class _Form:
     category: str
     phrase: str
     prefix: bool  # a word prefix ("inject*")
-    spaced: bool  # matched anywhere (no word boundaries in its script)
 
 
 class Lexicon:
@@ -80,7 +79,7 @@ class Lexicon:
                 self.phrases.setdefault(category, []).append(phrase)
                 base = phrase.rstrip("*").lower()
                 for key in {base, base.replace(" ", "-")}:
-                    entry = _Form(category, phrase, phrase.endswith("*"), not _word_script(key))
+                    entry = _Form(category, phrase, phrase.endswith("*"))
                     if entry not in forms.setdefault(key, []):
                         forms[key].append(entry)
         keys = sorted(forms)
