@@ -1,8 +1,9 @@
 """What each spider needs from the configuration and the store before it starts.
 
 Spiders only extract and never open the store (DESIGN.md); what they need to know of it (which
-letters or notices are stored already, how many letters the listing had) is read here, in the
-crawl child before the reactor starts, and handed to the spider as arguments.
+letters or notices are stored already, how many letters the listing had) is read by
+`stored_state`, before the reactor starts, and handed to the spider as arguments. The crawl runs
+it in its worker (crawler.offload), which reads the store while Scrapy starts up here.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from db.store import Store
-from monitor.config import Config
+from monitor.config import Config, DatabaseConfig
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class CrawlPlan:
     settings: dict[str, Any] = field(default_factory=dict)  # this crawl's own Scrapy settings
 
 
-def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) -> CrawlPlan:
+def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
+    """What the configuration says of a crawl; `stored_state` adds what the store says."""
     if spider_name == "fda_warning_letters":
         source = config.sources.fda_warning_letters
         return CrawlPlan(
@@ -29,8 +30,6 @@ def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) ->
                 "base_url": source.base_url,
                 "page_size": source.page_size,
                 "full": full,
-                "known": store.letter_listing_states(),
-                "listed": store.listed_letter_count(),
             },
             pipeline="crawler.pipelines.letter_store.LetterStorePipeline",
         )
@@ -44,7 +43,6 @@ def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) ->
                 "index_link_paths": source.index_link_paths,
                 "follow_pages": source.follow_pages,
                 "full": full,
-                "known": store.notice_page_states(),
             },
             pipeline="crawler.pipelines.notice_store.NoticeStorePipeline",
         )
@@ -60,8 +58,6 @@ def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) ->
         source = config.sources.clinic_sites
         return CrawlPlan(
             spider_kwargs={
-                "sites": store.clinic_sites(),
-                "states": store.page_states(),
                 "depth": source.depth,
                 "pages_per_site": source.pages_per_site,
                 "recheck_after_hours": 0.0 if full else source.recheck_after_hours,
@@ -74,3 +70,22 @@ def crawl_plan(spider_name: str, config: Config, store: Store, *, full: bool) ->
             },
         )
     raise KeyError(spider_name)
+
+
+def stored_state(spider_name: str, database: DatabaseConfig) -> dict[str, Any]:
+    """The spider's arguments that come from the store: what it has already."""
+    # Imported here, not at the top: the crawl process imports this module, and only its worker,
+    # which runs this function, needs SQLAlchemy (see crawler.offload).
+    from db.store import Store
+
+    store = Store.open(database.url, busy_timeout_seconds=database.busy_timeout_seconds)
+    try:
+        if spider_name == "fda_warning_letters":
+            return {"known": store.letter_listing_states(), "listed": store.listed_letter_count()}
+        if spider_name == "fda_notices":
+            return {"known": store.notice_page_states()}
+        if spider_name == "clinic_sites":
+            return {"sites": store.clinic_sites(), "states": store.page_states()}
+        return {}
+    finally:
+        store.close()

@@ -21,11 +21,10 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler import offload
-from crawler.plans import crawl_plan
+from crawler.plans import CrawlPlan, crawl_plan, stored_state
 from crawler.settings import crawl_settings
 from crawler.spiders import SPIDERS, spider_class
-from db.store import Store
-from monitor.config import Config, load_config
+from monitor.config import Config, DatabaseConfig, load_config
 from monitor.errors import ConfigError
 
 EXIT_FAILED = 3
@@ -81,11 +80,19 @@ def _deprecations_are_errors() -> None:
 
 
 def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[str, Any]:
-    store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
+    if config.crawl.extract_workers:
+        # forked first, while this process is single-threaded (no reactor, no thread pool yet);
+        # it reads the store while Scrapy starts up here, then extracts, then writes
+        offload.start()
     try:
-        plan = crawl_plan(spider_name, config, store, full=full)
+        state = offload.begin(stored_state, spider_name, config.database)
+        plan = crawl_plan(spider_name, config, full=full)
+        return _crawl(config, spider_name, plan, state, run_id)
     finally:
-        store.close()
+        offload.stop()
+
+
+def _crawl(config: Config, spider_name: str, plan: CrawlPlan, state, run_id: int) -> dict[str, Any]:
     settings = crawl_settings(
         user_agent_contact=config.crawl.contact,
         allow_hosts=config.crawl.allow_hosts,
@@ -111,13 +118,8 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
         bugs.append(f"spider error on {response.url[:200]}: {error}")
 
     crawler.signals.connect(on_spider_error, signal=signals.spider_error)
-    process.crawl(crawler, **plan.spider_kwargs)
-    if config.crawl.extract_workers:
-        offload.start()  # forked here: the reactor and its threads have not started yet
-    try:
-        process.start()
-    finally:
-        offload.stop()
+    process.crawl(crawler, **plan.spider_kwargs, **state())
+    process.start()
     return _record(config, crawler, run_id, bugs)
 
 
@@ -139,20 +141,18 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
         reason = _problems_line(problems)
     else:
         status = "ok"
-    store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
-    try:
-        store.finish_run(
-            run_id,
-            status=status,
-            counts=counts,
-            seen=len(getattr(spider, "seen", ())),
-            error=reason,
-            requests=stats.get("downloader/request_count", 0),
-            errors=stats.get("log_count/ERROR", 0),
-            stats=_counters(stats),
-        )
-    finally:
-        store.close()
+    offload.call(
+        finish_run,
+        config.database,
+        run_id,
+        status=status,
+        counts=counts,
+        seen=len(getattr(spider, "seen", ())),
+        error=reason,
+        requests=stats.get("downloader/request_count", 0),
+        errors=stats.get("log_count/ERROR", 0),
+        stats=_counters(stats),
+    )
     return {
         "run_id": run_id,
         "status": status,
@@ -164,6 +164,17 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
         "urlgate_refused": stats.get("urlgate/refused", 0),
         "problems": problems,
     }
+
+
+def finish_run(database: DatabaseConfig, run_id: int, **outcome: Any) -> None:
+    """Fill in the crawl's crawl_runs row (in the crawl's worker, when it has one)."""
+    from db.store import Store  # here, not at the top: see crawler.plans.stored_state
+
+    store = Store.open(database.url, busy_timeout_seconds=database.busy_timeout_seconds)
+    try:
+        store.finish_run(run_id, **outcome)
+    finally:
+        store.close()
 
 
 def _counters(stats: dict[str, Any]) -> dict[str, int]:

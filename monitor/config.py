@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from monitor.errors import ConfigError
 
 CONFIG_ENV = "EXOWATCH_CONFIG"
@@ -485,15 +482,18 @@ SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "pos
 
 
 def _supported_url(url: str) -> bool:
-    """A URL SQLAlchemy can parse, for a driver exowatch installs, with a numeric port."""
+    """A URL for a driver exowatch installs, with a numeric port. Read with urllib, not with
+    SQLAlchemy's parser: a crawl process loads this file, and does not load SQLAlchemy."""
+    driver, separator, _ = url.partition("://")
+    if not separator or driver not in SUPPORTED_DRIVERS:
+        return False
+    if driver.startswith("sqlite"):
+        return url.startswith(f"{driver}:///")
     try:
-        parsed = make_url(url)
-        parsed.port  # noqa: B018 - parsing the port is the check
-    except (ArgumentError, ValueError):
+        urlsplit(url).port  # noqa: B018 - a port that is not a number, a broken [IPv6] host raise
+    except ValueError:
         return False
-    if parsed.drivername not in SUPPORTED_DRIVERS:
-        return False
-    return parsed.get_backend_name() != "sqlite" or url.startswith(("sqlite:///", "sqlite+pysqlite:///"))
+    return True
 
 
 def _require(ok: bool, key: str, expected: str) -> None:

@@ -10,16 +10,22 @@ The spider only extracts: anything that is not what a healthy source sends (a bl
 error, JSON of another shape, a truncated letter page) ends the crawl as a source failure, and the
 store pipeline then writes nothing.
 
-What it reads, it keeps (`rows`, `pages`) for the store pipeline, which writes it all when the
-spider closes; it yields no items. A crawl stores at its end only (a failure must change nothing),
-so items would only carry each letter from the spider to a dict, and measured, Scrapy's per-item
-path (spider-middleware output chain, item workers, pipeline call) was a fifth of the crawl's
-overhead over a bare fetch.
+What it reads is kept in the crawl's extraction worker (crawler.pipelines.letter_collection),
+which parses every listing page and letter page; the spider keeps only what it needs to decide
+what to fetch, and the store pipeline has the worker write it all when the spider closes. It
+yields no items: a crawl stores at its end only (a failure must change nothing), so items would
+only carry each letter from the spider to a dict, and measured, Scrapy's per-item path
+(spider-middleware output chain, item workers, pipeline call) was a fifth of the crawl's overhead
+over a bare fetch. Letter pages are posted to the worker without awaiting it (its answer is
+only ever a failure), for the same reason: an awaiting callback costs Scrapy a chain of futures
+per page.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -32,11 +38,9 @@ from twisted.python.failure import Failure
 
 from crawler import offload
 from crawler.errors import SourceFailure
-from crawler.extract.listing_ajax import parse_listing_page
-from crawler.items import LetterPageItem
-from crawler.normalize.letters import LETTERS_PATH, ListingRow, letter_slug
+from crawler.normalize.letters import LETTERS_PATH
 from crawler.normalize.text import parse_listing_date
-from crawler.pipelines.letter_records import read_letter_page
+from crawler.pipelines.letter_collection import read_letter, read_listing
 
 LISTING_AJAX_PATH = "/datatables/views/ajax"
 LISTING_PAGE_PATH = (
@@ -93,10 +97,9 @@ class FdaWarningLettersSpider(scrapy.Spider):
         self.listed = listed  # letters the listing showed last time
         self.failure: str | None = None
         self.complete = False  # the whole listing was read, to its last row
-        self.seen: set[str] = set()
-        # What the crawl read, for the store pipeline at the spider's close (see the module doc).
-        self.rows: dict[str, ListingRow] = {}
-        self.pages: dict[str, LetterPageItem] = {}
+        self.seen: set[str] = set()  # the letters the listing showed
+        # the key of what this crawl read, kept in the worker for the store pipeline (module doc)
+        self.crawl_key = uuid.uuid4().hex
         self.requested: set[str] = set()  # letter pages asked for (the listing can repeat a row)
         self._draw = 0
 
@@ -121,12 +124,12 @@ class FdaWarningLettersSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def parse_listing(self, response: Response, start: int) -> Iterator[Any]:
+    async def parse_listing(self, response: Response, start: int) -> AsyncIterator[Any]:
         try:
-            page = parse_listing_page(response.body)
-        except SourceFailure as exc:
+            page = await offload.run(read_listing, self.crawl_key, response.body)
+        except (SourceFailure, offload.WorkerDied) as exc:
             self._fail(f"{exc} ({response.url})")
-        if not page.rows and (start < page.records_filtered or (start == 0 and self.known)):
+        if not page.letters and (start < page.records_filtered or (start == 0 and self.known)):
             self._fail(
                 f"listing shows no letters at row {start} (it reports {page.records_filtered}, "
                 f"the store has {len(self.known)})"
@@ -136,16 +139,10 @@ class FdaWarningLettersSpider(scrapy.Spider):
             # counting it would delist hundreds of letters after a few crawls
             self._fail(f"listing shrank to {page.records_filtered} letters from {self.listed} listed before")
         all_known = True
-        rows = []
-        for row in page.rows:
-            try:
-                rows.append((letter_slug(row.url or ""), row))
-            except ValueError as exc:
-                self._fail(f"listing columns changed: {exc}")
-        for slug, row in rows:
-            self.rows.setdefault(slug, row)  # FDA can repeat a row while the crawl pages: the first
+        for letter in page.letters:
+            slug = letter.slug
             self.seen.add(slug)
-            if self._needs_page(slug, row.response_letter, row.closeout_letter):
+            if self._needs_page(slug, letter.response_letter, letter.closeout_letter):
                 all_known = False
                 if slug in self.requested:
                     continue
@@ -158,8 +155,8 @@ class FdaWarningLettersSpider(scrapy.Spider):
                     cb_kwargs={"slug": slug},
                     dont_filter=True,
                 )
-        next_start = start + len(page.rows)
-        if page.rows and next_start < page.records_filtered:
+        next_start = start + len(page.letters)
+        if page.letters and next_start < page.records_filtered:
             if self.full or not all_known:
                 yield self._listing_request(next_start)
         else:
@@ -178,14 +175,18 @@ class FdaWarningLettersSpider(scrapy.Spider):
 
     # -- letters -------------------------------------------------------------------------------
 
-    async def parse_letter(self, response: Response, slug: str) -> None:
-        # Extracted and tagged in the extraction worker (crawler.offload) while Scrapy goes on
-        # fetching; nothing is yielded (see the module doc).
-        try:
-            item = await offload.run(read_letter_page, response.body, response.url)
-        except (SourceFailure, offload.WorkerDied) as exc:
-            self._fail(f"letter {slug}: {exc}")
-        self.pages[item.page.slug] = item  # the page's own slug: where a redirect led
+    def parse_letter(self, response: Response, slug: str) -> Awaitable[None] | None:
+        # Extracted, tagged and kept in the extraction worker while Scrapy goes on fetching: no
+        # answer to wait for, unless the worker is far behind (then Scrapy waits with us).
+        return offload.post(
+            read_letter, self.crawl_key, response.body, response.url, on_error=self._letter_failed(slug)
+        )
+
+    def _letter_failed(self, slug: str):
+        def failed(exc: Exception) -> None:
+            self._fail_soon(f"letter {slug}: {exc}")
+
+        return failed
 
     # -- failures ------------------------------------------------------------------------------
 
@@ -200,10 +201,22 @@ class FdaWarningLettersSpider(scrapy.Spider):
 
     def _fail(self, reason: str) -> None:
         """A source failure ends the crawl; the first reason is the one recorded."""
+        self._note_failure(reason)
+        raise CloseSpider("source_failure")
+
+    def _fail_soon(self, reason: str) -> None:
+        """A failure heard outside a callback (the worker's answer to a posted page): the same
+        end, asked of the engine, since there is no callback to raise CloseSpider from."""
+        first = self.failure is None
+        self._note_failure(reason)
+        engine = self.crawler.engine
+        if first and engine is not None and engine.spider is not None:
+            asyncio.ensure_future(engine.close_spider_async(reason="source_failure"))
+
+    def _note_failure(self, reason: str) -> None:
         if self.failure is None:
             self.failure = reason
             self.logger.error("source failure: %s", reason)
-        raise CloseSpider("source_failure")
 
 
 def _date(value: object) -> date | None:

@@ -1,10 +1,12 @@
 """The warning-letters spider's requests, without a crawl: which letter pages a listing page asks for."""
 
+import asyncio
 from datetime import date
 
 import scrapy
 from scrapy.http import TextResponse
 
+from crawler.pipelines import letter_collection
 from crawler.spiders.fda_warning_letters import LISTING_PAGE_PATH, FdaWarningLettersSpider
 from tests.unit.test_listing_ajax import KIMERA, answer
 
@@ -22,7 +24,11 @@ def _row(slug: str) -> list[str]:
 def _outputs(spider, rows, start=0, total=None):
     url = f"{BASE}/datatables/views/ajax?start={start}"
     response = TextResponse(url, body=answer(rows, total=total, recordsFiltered=total or len(rows)))
-    return list(spider.parse_listing(response, start=start))
+
+    async def collect():  # no worker here: the listing is read inline (crawler.offload)
+        return [output async for output in spider.parse_listing(response, start=start)]
+
+    return asyncio.run(collect())
 
 
 def test_a_letter_listed_twice_is_fetched_once_with_the_listing_as_referer():
@@ -34,8 +40,9 @@ def test_a_letter_listed_twice_is_fetched_once_with_the_listing_as_referer():
     assert [r.url.rsplit("/", 1)[1] for r in letters] == ["a-1-01012024", "b-2-01012024", "c-3-01012024"]
     assert all(r.headers["Referer"] == f"{BASE}{LISTING_PAGE_PATH}".encode() for r in letters)
     # every listed letter reaches the store once, with the first row seen of it
-    assert list(spider.rows) == ["a-1-01012024", "b-2-01012024", "c-3-01012024"]
-    assert spider.seen == set(spider.rows)
+    kept = letter_collection._crawls.pop(spider.crawl_key).rows
+    assert list(kept) == ["a-1-01012024", "b-2-01012024", "c-3-01012024"]
+    assert spider.seen == set(kept)
 
 
 def test_an_incremental_crawl_asks_only_for_letters_it_lacks_or_whose_closeout_is_new():

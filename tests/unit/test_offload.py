@@ -138,3 +138,96 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has exited; init reaps it
+
+
+_kept: list[int] = []  # module state: the worker's copy, or this process's when inline
+
+
+def keep(value: int) -> None:
+    if value < 0:
+        raise SourceFailure(f"letter {value} is truncated")
+    _kept.append(value)
+
+
+def kept() -> tuple[int, list[int]]:
+    return os.getpid(), list(_kept)
+
+
+def test_posted_calls_run_in_order_in_the_worker_and_only_failures_come_back(worker):
+    errors: list[Exception] = []
+
+    async def calls():
+        for value in (1, -2, 3):
+            assert offload.post(keep, value, on_error=errors.append) is None
+        return await offload.run(kept)  # after every call posted before it
+
+    pid, values = asyncio.run(calls())
+    assert (pid, values) == (worker.process.pid, [1, 3])
+    assert [str(e) for e in errors] == ["letter -2 is truncated"]
+    assert _kept == []  # nothing ran here
+
+
+def test_without_a_worker_a_posted_call_runs_at_once_and_its_failure_is_handed_over():
+    errors: list[Exception] = []
+    try:
+        assert offload.post(keep, 5, on_error=errors.append) is None
+        offload.post(keep, -1, on_error=errors.append)
+        assert _kept == [5] and [type(e) for e in errors] == [SourceFailure]
+    finally:
+        _kept.clear()
+
+
+def test_a_worker_far_behind_makes_posters_wait_until_it_has_caught_up(worker, monkeypatch):
+    monkeypatch.setattr(offload, "BACKLOG_BYTES", 64 * 1024)
+    page = b"x" * (40 * 1024)
+
+    async def calls():
+        waits = [offload.post(bytes.upper, page, on_error=print) for _ in range(6)]
+        assert waits[0] is None and all(w is not None for w in waits[1:])  # over 64 KiB from the 2nd
+        await asyncio.wait_for(asyncio.gather(*waits[1:]), timeout=30)
+        return worker.backlog
+
+    assert asyncio.run(calls()) <= 32 * 1024  # released once it is half the limit or less
+
+
+def test_a_worker_that_dies_fails_the_posted_calls_in_flight(worker):
+    errors: list[Exception] = []
+
+    async def calls():
+        offload.post(die, 1, on_error=errors.append)
+        offload.post(keep, 2, on_error=errors.append)
+        with pytest.raises(offload.WorkerDied):
+            await offload.run(kept)
+        return await offload.run(kept)  # the worker is gone: runs here, where nothing was kept
+
+    assert asyncio.run(calls()) == (os.getpid(), [])
+    assert [type(e) for e in errors] == [offload.WorkerDied, offload.WorkerDied]
+
+
+def test_a_blocking_call_answers_outside_the_event_loop_and_raises_the_workers_exception(worker):
+    answer = offload.begin(where, 4)  # started: the worker runs it while this process goes on
+    assert offload.call(where, 5) == (worker.process.pid, 10)
+    assert answer() == (worker.process.pid, 8)
+    with pytest.raises(SourceFailure, match="block page"):
+        offload.call(refuse, "block page")
+    assert offload.call(kept) == (worker.process.pid, [])
+
+
+def test_blocking_and_awaited_calls_share_one_worker_in_order(worker):
+    offload.call(keep, 7)
+
+    async def calls():
+        offload.post(keep, 8, on_error=print)
+        return await offload.run(kept)
+
+    assert asyncio.run(calls()) == (worker.process.pid, [7, 8])
+    assert offload.call(kept) == (worker.process.pid, [7, 8])  # after the loop has closed
+
+
+def test_a_blocking_call_after_the_worker_died_runs_here(worker):
+    with pytest.raises(offload.WorkerDied):
+        asyncio.run(offload.run(die, 1))
+    assert offload.call(where, 1) == (os.getpid(), 2)
+    failing = offload.begin(refuse, "apology page")
+    with pytest.raises(SourceFailure, match="apology page"):
+        failing()
