@@ -13,8 +13,7 @@ loopback addresses are counted and never requested. Nothing here touches the sto
 
 from __future__ import annotations
 
-import dataclasses
-import re
+import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,19 +27,13 @@ from twisted.python.failure import Failure
 
 from crawler import offload
 from crawler.errors import SourceFailure
-from crawler.extract.clinic_page import ClinicPage, parse_clinic_page, sitemap_urls
-from crawler.extract.listings import ListingEntry, schema_org_entries
-from crawler.items import ClinicPageItem, ClinicSelfItem, PageCheckedItem
+from crawler.extract.clinic_page import sitemap_urls
 from crawler.normalize.clinics import registrable_domain
 from crawler.normalize.urls import canonical_url
-from crawler.sites.treatment_links import is_treatment_link
-from crawler.urlgate import UrlGate
-from db.records import HtmlSnapshot
+from crawler.pipelines.clinic_pages import FetchedPage, page_checked, read_page
+from crawler.sites.site_links import SiteView, on_site_scheme, treatment_links, www_twin_host
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
-_TEL_LINK = re.compile(rb"""href\s*=\s*["']tel:([+0-9()\s.\-]{4,40})["']""", re.I)
-_TEL_SCAN = 2 * 1024 * 1024
-_IP_LITERAL = re.compile(r"^(?:[0-9.]+|[0-9a-f:.]*:[0-9a-f:.]*)$", re.I)
 
 
 @dataclass
@@ -52,9 +45,8 @@ class Site:
     host: str  # the host its pages are read from: links to its www twin are read from here
     scheduled: set[str] = field(default_factory=set)
 
-    @property
-    def suffix(self) -> str:
-        return "." + self.domain
+    def view(self) -> SiteView:
+        return SiteView(self.domain, self.scheme, self.host)
 
 
 class ClinicSitesSpider(scrapy.Spider):
@@ -89,8 +81,10 @@ class ClinicSitesSpider(scrapy.Spider):
         self.max_depth = depth
         self.pages_per_site = pages_per_site
         self.fresh_after = datetime.now(UTC) - timedelta(hours=recheck_after_hours)
-        self.gate = UrlGate()  # only its DNS-free precheck: IP-literal links to private addresses
         self.page_failures: list[str] = []
+        self.worker_died = False
+        # the key of this crawl's pages in the worker (crawler.pipelines.clinic_pages)
+        self.crawl_key = uuid.uuid4().hex
         self.seen: set[str] = set()
 
     failure = None  # one site's faults never fail the crawl
@@ -112,7 +106,7 @@ class ClinicSitesSpider(scrapy.Spider):
     # -- scheduling ----------------------------------------------------------------------------
 
     def _schedule(self, site: Site, url: str, *, depth: int) -> list[scrapy.Request]:
-        url = self._on_site_scheme(site, url)
+        url = on_site_scheme(site.view(), url)
         if url in site.scheduled or len(site.scheduled) >= self.pages_per_site:
             return []
         site.scheduled.add(url)
@@ -153,28 +147,10 @@ class ClinicSitesSpider(scrapy.Spider):
             out.extend(self._schedule(site, url, depth=depth + 1))
         return out
 
-    def _on_site_scheme(self, site: Site, url: str) -> str:
-        """A link to the site in the site's own scheme and host (its www twin is the same site)."""
-        parts = urlsplit(url)
-        netloc = site.host if parts.netloc in (site.host, _www_twin_host(site.host)) else parts.netloc
-        if (parts.scheme, netloc) != (site.scheme, parts.netloc) and registrable_domain(url) == site.domain:
-            return urlunsplit((site.scheme, netloc, parts.path, parts.query, ""))
-        return url
-
     def _treatment_links(self, site: Site, links: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        chosen = []
-        for url, anchor in links:
-            host = urlsplit(url).hostname or ""
-            if host != site.domain and not host.endswith(site.suffix):
-                if _IP_LITERAL.match(host):  # the gate's DNS-free check: private and loopback addresses
-                    verdict = self.gate.precheck(url)
-                    if verdict is not None and not verdict.allowed:
-                        self.crawler.stats.inc_value("exowatch/links_refused")
-                        self.logger.info("link refused by the URL gate: %s (%s)", url, verdict.reason)
-                continue  # another site
-            if is_treatment_link(url, anchor):
-                chosen.append((self._on_site_scheme(site, url), anchor))
-        return chosen
+        chosen = treatment_links(site.view(), links)
+        self._count_refused(chosen.refused)
+        return list(chosen.links)
 
     # -- responses -----------------------------------------------------------------------------
 
@@ -182,57 +158,60 @@ class ClinicSitesSpider(scrapy.Spider):
         stats = self.crawler.stats
         if response.status == 304:
             stats.inc_value("exowatch/pages_not_modified")
+            self._post(page_checked, url)
             state = self.states.get(url) or {}
-            return [
-                PageCheckedItem(url),
-                *self._follow(site, [tuple(x) for x in state.get("links") or ()], depth),
-            ]
+            return self._follow(site, [tuple(x) for x in state.get("links") or ()], depth)
         content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
         if content_type not in HTML_TYPES or not isinstance(response, TextResponse):
             stats.inc_value("exowatch/pages_not_html")
             return []
-        follows = depth < self.max_depth  # at the depth limit no link is followed: none is read
-        try:  # in the extraction worker (crawler.offload), while Scrapy goes on fetching
-            page, snapshot = await offload.run(
-                read_clinic_page, response.body, response.url, response.encoding, follows
-            )
-        except (SourceFailure, offload.WorkerDied) as exc:
-            self._failed(f"page {url}: {exc}")
-            return []
         final = urlsplit(response.url)
         if depth == 0 and final.netloc != site.host and registrable_domain(response.url) == site.domain:
             site.host, site.scheme = final.netloc, final.scheme  # the home page moved (www. to bare)
-        if page.encoding != response.encoding:
-            stats.inc_value("exowatch/pages_encoding_repaired")
-        links = tuple(self._treatment_links(site, page.links)) if follows else None
-        out: list[Any] = []
-        if depth == 0:  # the home page says who the clinic is (schema.org), where listings did not
-            out.extend(self._self_description(site, response))
-        item = ClinicPageItem(
+        fetched = FetchedPage(
             clinic_key=site.clinic_key,
-            page=page,
-            html=snapshot,
+            final_url=response.url,
+            body=response.body,
+            encoding=response.encoding,
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
-            links=links,
+            follows=depth < self.max_depth,  # at the depth limit no link is followed: none is read
+            home=depth == 0,
         )
-        return [*out, item, *self._follow(site, links or (), depth)]
+        try:  # read, kept and written by the extraction worker, while Scrapy goes on fetching
+            read = await offload.run(read_page, self.crawl_key, fetched, site.view())
+        except SourceFailure as exc:
+            self._failed(f"page {url}: {exc}")
+            return []
+        except offload.WorkerDied as exc:
+            self._worker_died(exc)
+            self._failed(f"page {url}: {exc}")
+            return []
+        if read.encoding_repaired:
+            stats.inc_value("exowatch/pages_encoding_repaired")
+        if read.links is None:
+            return []
+        self._count_refused(read.links.refused)
+        return self._follow(site, read.links.links, depth)
 
-    def _self_description(self, site: Site, response: Response) -> list[ClinicSelfItem]:
-        """The clinic as its home page states it: its schema.org business, else its phone link."""
-        try:
-            entries, _, _ = schema_org_entries(response.body, response.url, "own_site")
-        except SourceFailure:
-            entries = []
-        own = [e for e in entries if not e.website or registrable_domain(e.website) == site.domain]
-        entry = own[0] if own else None
-        call = _TEL_LINK.search(response.body[:_TEL_SCAN])
-        phone = call.group(1).decode("ascii", "replace").strip() if call else None
-        if entry is None and phone:
-            entry = ListingEntry(source="own_site", name=None, website=None, phone=phone)
-        elif entry is not None and entry.phone is None and phone:
-            entry = dataclasses.replace(entry, phone=phone)
-        return [ClinicSelfItem(site.clinic_key, entry)] if entry else []
+    def _post(self, function, *args: Any) -> None:
+        offload.post(function, self.crawl_key, *args, on_error=self._write_failed)
+
+    def _write_failed(self, exc: Exception) -> None:
+        if isinstance(exc, offload.WorkerDied):
+            self._worker_died(exc)
+        else:
+            self._failed(f"store: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def _worker_died(self, exc: Exception) -> None:
+        if not self.worker_died:
+            self.worker_died = True
+            self._failed(f"{exc}: the pages it had read and not yet written (a batch at most) are not stored")
+
+    def _count_refused(self, refused: Iterable[tuple[str, str]]) -> None:
+        for url, reason in refused:
+            self.crawler.stats.inc_value("exowatch/links_refused")
+            self.logger.info("link refused by the URL gate: %s (%s)", url, reason)
 
     def parse_sitemap(self, response: Response, site: Site) -> list[scrapy.Request]:
         urls = sitemap_urls(response.body)
@@ -265,22 +244,9 @@ class ClinicSitesSpider(scrapy.Spider):
         self.crawler.stats.inc_value("exowatch/pages_failed")
 
 
-def read_clinic_page(
-    html: bytes, url: str, encoding: str | None, with_links: bool
-) -> tuple[ClinicPage, HtmlSnapshot]:
-    """A fetched page extracted, and its raw HTML compressed for the store's snapshot: all of a
-    page's CPU work, one pure function of the response (run in the extraction worker)."""
-    page = parse_clinic_page(html, url, encoding=encoding, with_links=with_links)
-    return page, HtmlSnapshot.of(html, page.encoding)
-
-
-def _www_twin_host(host: str) -> str:
-    return host[4:] if host.startswith("www.") else f"www.{host}"
-
-
 def _www_twin(url: str) -> str:
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, _www_twin_host(parts.netloc), parts.path, parts.query, ""))
+    return urlunsplit((parts.scheme, www_twin_host(parts.netloc), parts.path, parts.query, ""))
 
 
 def _header(response: Response, name: bytes) -> str | None:
