@@ -146,19 +146,22 @@ class _Worker:
         return self.next_id - 1
 
     def answer_blocking(self, task_id: int) -> Any:
-        self.sock.setblocking(True)
-        try:
-            while task_id not in self.answers:
-                chunk = self.sock.recv(1 << 20)
-                if not chunk:
-                    raise OSError("EOF")
-                self._take(chunk)
-        except OSError:
-            self._died()
-            self.answers.pop(task_id, None)
-            raise WorkerDied(self._death()) from None
-        finally:
-            self.sock.setblocking(False)
+        """The answer, read off the socket until it is in (it may be already: the event loop
+        reads every answer that arrives, blocking calls' too)."""
+        if task_id not in self.answers:
+            self.sock.setblocking(True)
+            try:
+                while task_id not in self.answers:
+                    chunk = self.sock.recv(1 << 20)
+                    if not chunk:
+                        raise OSError("EOF")
+                    self._take(chunk)
+            except OSError:
+                self._died()
+                self.answers.pop(task_id, None)
+                raise WorkerDied(self._death()) from None
+            finally:
+                self.sock.setblocking(False)
         ok, value = self.answers.pop(task_id)
         if not ok:
             raise value

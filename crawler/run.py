@@ -118,7 +118,10 @@ def _crawl(config: Config, spider_name: str, plan: CrawlPlan, state, run_id: int
         bugs.append(f"spider error on {response.url[:200]}: {error}")
 
     crawler.signals.connect(on_spider_error, signal=signals.spider_error)
-    process.crawl(crawler, **plan.spider_kwargs, **state())
+    # a spider that learns_stored_state asks for it when it needs it, not now (the letters spider)
+    late = getattr(crawler.spidercls, "learns_stored_state", False)
+    stored = {"stored_state": state} if late else state()
+    process.crawl(crawler, **plan.spider_kwargs, **stored)
     process.start()
     return _record(config, crawler, run_id, bugs)
 

@@ -25,10 +25,8 @@ def _outputs(spider, rows, start=0, total=None):
     url = f"{BASE}/datatables/views/ajax?start={start}"
     response = TextResponse(url, body=answer(rows, total=total, recordsFiltered=total or len(rows)))
 
-    async def collect():  # no worker here: the listing is read inline (crawler.offload)
-        return [output async for output in spider.parse_listing(response, start=start)]
-
-    return asyncio.run(collect())
+    # no worker here: the listing is read inline (crawler.offload)
+    return asyncio.run(spider.parse_listing(response, start=start))
 
 
 def test_a_letter_listed_twice_is_fetched_once_with_the_listing_as_referer():
