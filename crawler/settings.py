@@ -28,6 +28,8 @@ from email.utils import parseaddr
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from scrapy.settings import default_settings
+
 from crawler.urlgate import UrlGate
 
 __all__ = ["GATE_MIDDLEWARE", "crawl_settings", "user_agent"]
@@ -44,11 +46,13 @@ BASE_SETTINGS: dict[str, Any] = {
     # Nothing listens, nothing but http(s) is fetched.
     "TELNETCONSOLE_ENABLED": False,
     "REMOTE_CONTROL_ENABLED": False,
-    # and not even loaded: the remote-control extension imports aiohttp (a tenth of a second
-    # of every crawl's start) before it reads that it is disabled
-    "EXTENSIONS": {
-        "scrapy.extensions.telnet.TelnetConsole": None,
-        "scrapy.extensions.remote_control.RemoteControl": None,
+    # and not even imported: Scrapy imports every extension it lists, disabled or not, and the
+    # remote-control one imports aiohttp (a tenth of a second of every crawl's start)
+    "EXTENSIONS_BASE": {
+        path: order
+        for path, order in default_settings.EXTENSIONS_BASE.items()
+        if path
+        not in ("scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl")
     },
     "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
     # The URL gate, RFC 9309 robots.txt and counted size cuts.
