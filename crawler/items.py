@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from crawler.extract.alert_page import AlertPage
-from crawler.extract.clinic_page import ClinicPage
-from crawler.extract.feed import FeedEntry
-from crawler.extract.letter_page import LetterPage
-from crawler.extract.listings import ListingEntry
-from crawler.relevance.tagger import Tag
-from db.records import HtmlSnapshot
+if TYPE_CHECKING:  # annotations only: importing an item does not import every extractor
+    from crawler.extract.alert_page import AlertPage
+    from crawler.extract.clinic_page import ClinicPage
+    from crawler.extract.feed import FeedEntry
+    from crawler.extract.letter_page import LetterPage
+    from crawler.extract.listings import ListingEntry
+    from crawler.relevance.tagger import Tag
+    from db.records import HtmlSnapshot
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
@@ -57,6 +58,12 @@ T = TypeVar("T")
 _LENGTH = struct.Struct("!I")
 _REPLY_HEAD = struct.Struct("!IQ")  # a reply's length, then its task id (outside its pickle)
 _PR_SET_PDEATHSIG = 1
+
+#: The worker says how far it got every ACK_EVERY posts that succeeded, or once it has caught up
+#: and nothing more came for ACK_AFTER_SECONDS: posts need no answer of their own, only the
+#: backlog count does, and every answer wakes the crawl's event loop.
+ACK_EVERY = 32
+ACK_AFTER_SECONDS = 0.02
 
 #: Posted work the worker may fall behind by, in pickled bytes (about a hundred letter pages).
 BACKLOG_BYTES = 4 * 1024 * 1024
@@ -100,7 +107,8 @@ class _Worker:
     def _frame(self, function: Callable, args: tuple, kwargs: dict[str, Any], entry: Any) -> bytes:
         task_id = self.next_id
         self.next_id += 1
-        payload = pickle.dumps((task_id, function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        quiet = callable(entry) and not isinstance(entry, asyncio.Future)  # a post: failures only
+        payload = pickle.dumps((task_id, function, args, kwargs, quiet), protocol=pickle.HIGHEST_PROTOCOL)
         self.pending[task_id] = (entry, len(payload))
         self.backlog += len(payload)
         return _LENGTH.pack(len(payload)) + payload
@@ -219,6 +227,7 @@ class _Worker:
             if len(self.inbox) < end:
                 break
             start, at = at + _REPLY_HEAD.size, end
+            self._posts_done_before(task_id)
             entry, size = self.pending.pop(task_id, (None, 0))
             self.backlog -= size
             if length == 0:  # a call that returned None: nothing to unpickle
@@ -235,6 +244,17 @@ class _Worker:
         del self.inbox[:at]
         if self.room and self.backlog <= BACKLOG_BYTES // 2:
             self._make_room()
+
+    def _posts_done_before(self, task_id: int) -> None:
+        """The worker runs calls in order and answers a post only if it failed (or, now and then,
+        to say how far it got): an answer to a call says every earlier post that is still
+        pending succeeded."""
+        while self.pending:
+            first = next(iter(self.pending))
+            if first >= task_id:
+                return
+            _entry, size = self.pending.pop(first)
+            self.backlog -= size
 
     def _settle(self, task_id: int, entry: Any, ok: bool, value: Any) -> None:
         if entry is None:  # a blocking call's
@@ -376,21 +396,47 @@ def _serve(sock: socket.socket, parents: socket.socket) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawl decides when to stop; EOF tells us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    stream = sock.makefile("rwb", buffering=1024 * 1024)
+    inbox = bytearray()
+    at = 0
+    quiet_count = 0
+    unanswered: int | None = None  # the last post that succeeded and was not answered yet
     while True:
-        head = stream.read(_LENGTH.size)
-        if len(head) < _LENGTH.size:
-            break
-        payload = stream.read(_LENGTH.unpack(head)[0])
-        task_id, function, args, kwargs = pickle.loads(payload)
+        if (
+            len(inbox) - at < _LENGTH.size
+            or len(inbox) - at < _LENGTH.size + _LENGTH.unpack_from(inbox, at)[0]
+        ):
+            del inbox[:at]
+            at = 0
+            if unanswered is not None and not _readable(sock, ACK_AFTER_SECONDS):
+                sock.sendall(_REPLY_HEAD.pack(0, unanswered))  # caught up: how far it got
+                unanswered = None
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            inbox += chunk
+            continue
+        length = _LENGTH.unpack_from(inbox, at)[0]
+        payload = bytes(inbox[at + _LENGTH.size : at + _LENGTH.size + length])
+        at += _LENGTH.size + length
+        task_id, function, args, kwargs, quiet = pickle.loads(payload)
         try:
             answer = (True, function(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the caller gets it, as if it had called
             answer = (False, exc)
+        if quiet and answer[0]:
+            unanswered = task_id
+            quiet_count += 1
+            if quiet_count < ACK_EVERY:
+                continue
+        quiet_count = 0
+        unanswered = None
         data = b"" if answer[0] is True and answer[1] is None else _dumps(answer)
-        stream.write(_REPLY_HEAD.pack(len(data), task_id) + data)
-        stream.flush()
+        sock.sendall(_REPLY_HEAD.pack(len(data), task_id) + data)
     os._exit(0)
+
+
+def _readable(sock: socket.socket, seconds: float) -> bool:
+    return bool(select.select([sock], [], [], seconds)[0])
 
 
 def _dumps(answer: tuple[bool, Any]) -> bytes:

@@ -231,3 +231,15 @@ def test_a_blocking_call_after_the_worker_died_runs_here(worker):
     failing = offload.begin(refuse, "apology page")
     with pytest.raises(SourceFailure, match="apology page"):
         failing()
+
+
+def test_an_answer_settles_every_post_before_it(worker):
+    async def calls():
+        for value in range(100):
+            offload.post(keep, value, on_error=print)
+        pid, values = await offload.run(kept)
+        return values, dict(worker.pending), worker.backlog
+
+    values, pending, backlog = asyncio.run(calls())
+    assert values == list(range(100))
+    assert pending == {} and backlog == 0  # the posts needed no answer of their own
