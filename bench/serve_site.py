@@ -36,7 +36,6 @@ def main() -> None:
     server.routes[LISTING_AJAX_PATH] = listing
     for page in (site / "pages").glob("*.html"):
         server.routes[f"{LETTERS_PATH}{page.stem}"] = saved_file(page)
-    server.server.request_queue_size = 128
     # Keep-alive, as fda.gov answers. The replay's HTTP/1.0 answers carry no "Connection: close",
     # so Twisted pooled their connections and sent later requests on connections the server had
     # closed, then retried them: a cost that grew with the crawler's pauses, so it fell on the full

@@ -63,6 +63,10 @@ def page(host: str, path: str, pages: int) -> bytes | None:
     return body.encode("utf-8")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # read when it starts listening: see tests/replay.py
+
+
 def main() -> None:
     pages = int(sys.argv[2])
 
@@ -95,9 +99,8 @@ def main() -> None:
     # Keep-alive, as real sites answer (see bench/serve_site.py for why HTTP/1.0 misled).
     Handler.protocol_version = "HTTP/1.1"
     Handler.disable_nagle_algorithm = True
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    server.request_queue_size = 128
     print(server.server_address[1], flush=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     threading.Event().wait()

@@ -26,6 +26,12 @@ def saved_file(path: Path, content_type: str = "text/html; charset=utf-8") -> Ha
     return static(path.read_bytes(), content_type)
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog, read when the socket starts listening (in __init__): at the default 5, a
+    # crawler opening more connections at once loses SYNs and waits a second for the retry.
+    request_queue_size = 128
+
+
 class ReplayServer:
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {"/robots.txt": static(b"User-agent: *\nAllow: /\n", "text/plain")}
@@ -51,7 +57,7 @@ class ReplayServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
