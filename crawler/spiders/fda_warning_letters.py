@@ -170,7 +170,10 @@ class FdaWarningLettersSpider(scrapy.Spider):
         next_start = start + len(page.letters)
         if page.letters and next_start < page.records_filtered:
             if self.full or not all_known:
-                requests.append(self._listing_request(next_start))
+                # first: Scrapy schedules a callback's requests one event-loop turn each, while
+                # it fetches; last, the next listing page waited for this page's letters, and the
+                # downloader ran dry at the end of every listing page
+                requests.insert(0, self._listing_request(next_start))
         else:
             self.complete = True
         return requests
