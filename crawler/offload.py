@@ -107,7 +107,7 @@ class _Worker:
     def _frame(self, function: Callable, args: tuple, kwargs: dict[str, Any], entry: Any) -> bytes:
         task_id = self.next_id
         self.next_id += 1
-        quiet = callable(entry) and not isinstance(entry, asyncio.Future)  # a post: failures only
+        quiet = callable(entry)  # a post's on_error: answered only if it fails
         payload = pickle.dumps((task_id, function, args, kwargs, quiet), protocol=pickle.HIGHEST_PROTOCOL)
         self.pending[task_id] = (entry, len(payload))
         self.backlog += len(payload)

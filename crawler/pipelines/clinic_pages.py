@@ -139,12 +139,6 @@ def finish_pages(crawl: str, database_url: str, source: str, *, retention_days: 
     return {**pages.counts, "pruned": pruned}
 
 
-def discard_pages(crawl: str) -> None:
-    pages = _crawls.pop(crawl, None)
-    if pages is not None and pages.store is not None:
-        pages.store.close()
-
-
 def _store(pages: _Pages):
     if pages.store is None:
         # Imported here, not at the top: the crawl process imports this module to name its

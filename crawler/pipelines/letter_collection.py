@@ -44,10 +44,10 @@ class ListingSummary:
 @dataclass
 class _Letters:
     rows: dict[str, ListingRow] = field(default_factory=dict)  # the first row seen of each letter
-    pages: dict[str, LetterPageItem] = field(default_factory=dict)  # by the page's own slug
     # each page's record, built as it arrives when its row had been seen (the row cannot change:
     # the first one wins), so that the crawl's end only writes
     records: dict[str, LetterRecord] = field(default_factory=dict)
+    pages: dict[str, LetterPageItem] = field(default_factory=dict)  # pages read before their row
     failure: str | None = None  # a page that could not be read: nothing may be stored
 
 
@@ -83,12 +83,11 @@ def read_letter(crawl: str, html: bytes, url: str) -> None:
         letters.failure = letters.failure or str(exc)
         raise
     slug = item.page.slug  # the page's own slug: where a redirect led
-    letters.pages[slug] = item
     row = letters.rows.get(slug)
     if row is not None:
         letters.records[slug] = letter_record(slug, row, item, datetime.now(UTC))
     else:
-        letters.records.pop(slug, None)
+        letters.pages[slug] = item
 
 
 def discard_letters(crawl: str) -> None:

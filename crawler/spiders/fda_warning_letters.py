@@ -27,6 +27,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -203,14 +204,15 @@ class FdaWarningLettersSpider(scrapy.Spider):
         # Extracted, tagged and kept in the extraction worker while Scrapy goes on fetching: no
         # answer to wait for, unless the worker is far behind (then Scrapy waits with us).
         return offload.post(
-            read_letter, self.crawl_key, response.body, response.url, on_error=self._letter_failed(slug)
+            read_letter,
+            self.crawl_key,
+            response.body,
+            response.url,
+            on_error=partial(self._letter_failed, slug),
         )
 
-    def _letter_failed(self, slug: str):
-        def failed(exc: Exception) -> None:
-            self._fail_soon(f"letter {slug}: {exc}")
-
-        return failed
+    def _letter_failed(self, slug: str, exc: Exception) -> None:
+        self._fail_soon(f"letter {slug}: {exc}")
 
     # -- failures ------------------------------------------------------------------------------
 
