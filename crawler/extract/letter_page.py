@@ -1,13 +1,22 @@
 """Extract one warning letter from its fda.gov page: a pure function of the page's bytes and URL.
 
-The page structure is the one described in ../shared/data/fda/README.md: a Drupal page whose
-`<title>` is "Company - CMS# - MM/DD/YYYY | FDA", an `h1.content-title`, header fields as dt/dd pairs
-(`Delivery Method:`, `Product:`, `Reference #:`, `Recipient:`, `Issuing Office:`) and the letter
-itself in `div[role=main]`. Where the README says a detail is inferred, both shapes are read:
+Fields are found by what they hold, not by one assumed layout. Real fda.gov pages (saved in
+tests/fixtures/fda/real/letters) have the title block `p.content-type-label` "WARNING LETTER" +
+`h1.content-title` "Company MARCS-CMS 686504 — <time datetime>", and `div.col-md-8[role=main]`
+holding the header `dl`s (Delivery Method, Reference #, Product, Recipient, Issuing Office) between
+`hr`s, then the letter. Older renderings put the header `dl`s outside div[role=main]; copies saved
+by others may lack fda.gov's chrome and div[role=main] (then the article, else the body, holds the
+letter, which starts at its WARNING LETTER heading or date line). Every `dl` before the letter's
+first paragraph is header, wherever it stands. Where a detail varies, every shape seen is read:
 
+* the letter date from the h1's `<time datetime>`, else the letter's date line, else the title;
+* the MARCS-CMS number from the h1, else the title, else the slug;
+* the reference from "Reference #:", else a head line ("WL # 623476", "Warning Letter CMS # 630316",
+  "CBER 24-686504", "[OBPO 22-630712]", "320-26-23"), read line by line: fda.gov often sets the
+  heading, the reference and even the salutation in one paragraph with `<br>`s;
 * an address as Drupal address-module spans (address-line1, locality, administrative-area,
   postal-code, country) or as plain `<br>` lines ("City, ST 12345" on the line before the country);
-* product categories as several dd's, as list items, or comma / line separated in one dd;
+* product categories as several dd's, as list items, as lines or comma separated in one dd;
 * response and close-out letters as a dt/dd pair ("Close Out Letter:") or as a small table or list
   whose rows hold a link and a date;
 * the hidden "Recipient Name" / "Recipient Title" labels in their own element or run into the value.
@@ -20,11 +29,11 @@ letter's canonical fda.gov URL, and only http(s) links are kept. Every text goes
 
 A page that is not a healthy letter page raises SourceFailure with the reason: larger than
 MAX_PAGE_BYTES, an Akamai "Access Denied" / apology page, a page with no letter (no h1.content-title
-and no letter-shaped title, no `div[role=main]`, no header fields and no "WARNING LETTER" heading),
-or a truncated page. The truncation rule: a complete page either ends with `</html>` (trailing
-whitespace and comments allowed) or has content after the letter body (`div[role=main]`; FDA pages
-always follow it with the "Content current as of" block and the footer). A page with neither was
-cut before the letter's end: its text would be a different, shorter letter, so it is refused.
+and no letter-shaped title, no letter text, no header fields and no "WARNING LETTER" heading), or a
+truncated page. The truncation rule: a complete page either ends with `</html>` (trailing
+whitespace and comments allowed) or has content after the element holding the letter (FDA pages
+always follow div[role=main] with the "Content current as of" block). A page with neither was cut
+before the letter's end: its text would be a different, shorter letter, so it is refused.
 """
 
 from __future__ import annotations
@@ -55,6 +64,8 @@ from crawler.normalize.text import clean
 MAX_BODY_CHARS = 500_000
 MAX_EMAILS = 20
 MAX_RELATED = 50
+#: Without div[role=main], the page must hold at least this much text to be read as a letter.
+MIN_LETTER_CHARS = 200
 #: How many of the body's first paragraphs may hold the date line and the reference line.
 HEAD_PARAGRAPHS = 8
 
@@ -69,7 +80,7 @@ _MARCS_NUMBER = re.compile(r"\bMARCS[\s-]*CMS\s*#?\s*(\d{4,9})\b", re.I)
 _ANY_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b|\b([a-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b", re.I)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _REFERENCE_LINE = re.compile(
-    r"^\[?\s*(?:(?:warning\s+letter|wl|ref(?:erence)?|marcs[\s-]*cms|cms)\b\.?\s*(?:#|no\.?|number)?\s*:?\s*)?"
+    r"^\[?\s*(?:(?:warning\s+letter|wl|ref(?:erence)?|marcs[\s-]*cms|cms|case)\b\.?\s*(?:#|no\.?|number)?\s*:?\s*)*"
     r"#?\s*(?P<ref>(?:[a-z]{1,6}[\s-]?)?\d[\da-z-]*(?:\s\d[\da-z-]*)?)\s*\]?$",
     re.I,
 )
@@ -173,12 +184,12 @@ def parse_letter_page(html: bytes, url: str) -> LetterPage:
         "a letter",
         real_title=_LETTER_TITLE,
         raw_title=parts.raw_title,
-        content_marked=bool(parts.bodies or parts.h1s),
+        content_marked=bool(parts.main or parts.h1s),
     )
     slug = _slug(url)
-    body_el = parts.bodies[0] if parts.bodies else None
-    if not ends_complete(data) and (body_el is None or not _X_FOLLOWING(body_el)):
-        where = "before the letter body" if body_el is None else "inside the letter body (div[role=main])"
+    letter_el = parts.letter
+    if not ends_complete(data) and (letter_el is None or not _X_FOLLOWING(letter_el)):
+        where = "inside the letter body (div[role=main])" if parts.main else "before the letter body"
         raise SourceFailure(f"letter page is truncated: it ends without </html>, {where}")
 
     title = _page_title(parts.raw_title)
@@ -188,32 +199,36 @@ def parse_letter_page(html: bytes, url: str) -> LetterPage:
         raise SourceFailure(
             "not a warning-letter page: no h1.content-title and no 'Company - CMS# - date' title"
         )
-    if body_el is None:
+    if letter_el is None:
         raise SourceFailure("not a warning-letter page: no letter body (div[role=main])")
-    paragraphs = _paragraphs(body_el)
+    raw_blocks = blocks(letter_el, parts.not_letter)
+    paragraphs = _paragraphs(raw_blocks)
+    if not parts.main:  # a copy without fda.gov's main block: the letter starts at its heading
+        paragraphs = paragraphs[_letter_start(paragraphs) :]
+        if sum(map(len, paragraphs)) < MIN_LETTER_CHARS:
+            raise SourceFailure(
+                "not a warning-letter page: no letter body (div[role=main]) and no letter text"
+            )
     if not paragraphs:
         raise SourceFailure("letter body (div[role=main]) is empty")
     body_text = "\n\n".join(paragraphs)
 
     fields = _header_fields(parts.dts)
-    head = _letter_head(paragraphs)
-    if not fields and not any(_WARNING_LETTER.match(p) for p in head):
+    head = _letter_head(raw_blocks)
+    if not fields and not any(_WARNING_LETTER.match(line) for line in head):
         raise SourceFailure("not a warning-letter page: no header fields and no WARNING LETTER heading")
 
     h1_text = _clean(" ".join(blocks(h1s[0])), "h1") if h1s else None
-    company = _clean(_H1_MARCS.sub("", h1_text), "company") if h1_text else None
+    company = _h1_company(h1s[0]) if h1s else None
     if not company and title_match:
         company = _clean(title_match.group("company"), "company")
-    cms = marcs_cms_number(slug)
-    if cms is None and title_match and title_match.group("cms"):
-        cms = title_match.group("cms")
-    if cms is None and h1_text:
-        marcs = _MARCS_NUMBER.search(h1_text)
-        cms = marcs.group(1) if marcs else None
+    cms = _page_cms(h1_text, title_match) or marcs_cms_number(slug)
 
-    letter_date = next((d for d in map(date_line, head) if d), None)
-    if letter_date is None and title_match:
-        letter_date = date_line(title_match.group("date"))
+    letter_date = (
+        (_time_date(h1s[0]) if h1s else None)
+        or next((d for d in map(date_line, head) if d), None)
+        or (date_line(title_match.group("date")) if title_match else None)
+    )
 
     recipient = _recipient(fields.get("recipient", []))
     office_raw = _office(fields.get("office", []))
@@ -246,6 +261,23 @@ def parse_letter_page(html: bytes, url: str) -> LetterPage:
     )
 
 
+def _h1_company(h1: etree._Element) -> str | None:
+    """The company in the title block: its text without the "MARCS-CMS 686504 — <time>" part."""
+    text = _clean(" ".join(blocks(h1, frozenset(h1.iter("time")))), "h1") or ""
+    return _clean(_H1_MARCS.sub("", text).rstrip(" -\u2013\u2014"), "company")
+
+
+def _page_cms(h1_text: str | None, title_match: re.Match | None) -> str | None:
+    """The MARCS-CMS number the page states (h1 "MARCS-CMS 686504", else the title); the slug's
+    number is the fallback: some slugs carry none, or a name after it."""
+    marcs = _MARCS_NUMBER.search(h1_text) if h1_text else None
+    if marcs:
+        return marcs.group(1)
+    if title_match and title_match.group("cms"):
+        return title_match.group("cms")
+    return None
+
+
 # --- page level ------------------------------------------------------------------------------
 
 
@@ -254,20 +286,33 @@ class _Parts:
     """Where a letter page keeps what is read from it, found in one pass over the tree."""
 
     raw_title: str
-    bodies: list[etree._Element]  # div[role=main]
+    main: bool  # the page has fda.gov's div[role=main]
+    letter: etree._Element | None  # what holds the letter: div[role=main], else the article or body
+    not_letter: frozenset  # elements in `letter` that are not the letter: header fields, page chrome
     h1s: list[etree._Element]  # h1.content-title
-    dts: list[etree._Element]  # header labels: not in the body, a nav or a footer
-    links: list[etree._Element]  # a[@href] outside the body, navs, footers and the site banner
+    dts: list[etree._Element]  # header labels: outside navs, footers, asides and the letter's text
+    links: list[etree._Element]  # a[@href] outside the letter, navs, footers and the site banner
+
+
+_CHROME_TAGS = ("nav", "footer", "aside")
 
 
 def _locate(root: etree._Element) -> _Parts:
-    """One C-level walk over the tags that matter (lxml's iter with tag names), instead of an
-    XPath per part: measured, the XPaths were about a quarter of a letter page's extraction."""
-    bodies, h1s, dts, anchors = [], [], [], []
-    outside_dt: set[etree._Element] = set()  # a dt below one of these is not a header label
-    banners: set[etree._Element] = set()
+    """Find the letter and its header fields by what they hold, not by one assumed layout.
+
+    fda.gov puts the header `dl`s (Delivery Method, Product, Recipient, Issuing Office) inside
+    div[role=main], before the letter; older renderings and other people's saved copies put them
+    outside it, or have no div[role=main] at all (then the article, else the body, holds the
+    letter). A `dl` with a known label that comes before the letter's first paragraph is header,
+    wherever it stands; a `dl` after that paragraph is part of the letter.
+
+    One C-level walk over the tags that matter (lxml's iter with tag names), not an XPath per part.
+    """
+    mains, articles, h1s, dts, anchors = [], [], [], [], []
+    chrome: list[etree._Element] = []  # navs, footers, asides, the site banner
+    headers: list[etree._Element] = []
     raw_title = None
-    for el in root.iter("title", "div", "h1", "dt", "a", "nav", "footer", "header"):
+    for el in root.iter("title", "div", "article", "h1", "dt", "a", "nav", "footer", "aside", "header"):
         tag = el.tag
         if tag == "a":
             if el.get("href") is not None:
@@ -276,29 +321,89 @@ def _locate(root: etree._Element) -> _Parts:
             dts.append(el)
         elif tag == "div":
             if el.get("role") == "main":
-                bodies.append(el)
-                outside_dt.add(el)
+                mains.append(el)
         elif tag == "h1":
             if has_class(el, "content-title"):
                 h1s.append(el)
         elif tag == "title":
             if raw_title is None:
                 raw_title = "".join(el.itertext())
+        elif tag == "article":
+            articles.append(el)
         elif tag == "header":
-            if el.get("role") == "banner":
-                banners.add(el)
-        else:  # nav, footer
-            outside_dt.add(el)
-    # what lies below those, gathered by C-level iteration (not an ancestor walk per element)
-    hidden_from_dt = {el for scope in outside_dt for el in scope.iter("a", "dt")}
-    hidden_from_links = hidden_from_dt | {el for scope in banners for el in scope.iter("a")}
+            headers.append(el)
+        else:  # nav, footer, aside
+            chrome.append(el)
+    letter = mains[0] if mains else _fallback_letter(root, articles)
+    in_chrome = {el for scope in chrome for el in scope.iter("a", "dt")}
+    header_dls = _header_dls(letter, in_chrome) if letter is not None else set()
+    not_letter: set[etree._Element] = set(header_dls)
+    if not mains and letter is not None:  # page chrome inside the article or body
+        not_letter.update(el for el in [*chrome, *headers, *h1s] if el is not letter)
+    in_letter = set(letter.iter("a", "dt")) if letter is not None else set()
+    in_header = {el for dl in header_dls for el in dl.iter("a", "dt")}
+    banners = {el for h in headers if h.get("role") == "banner" for el in h.iter("a")}
     return _Parts(
         raw_title=raw_title or "",
-        bodies=bodies,
+        main=bool(mains),
+        letter=letter,
+        not_letter=frozenset(not_letter),
         h1s=h1s,
-        dts=[dt for dt in dts if dt not in hidden_from_dt],
-        links=[a for a in anchors if a not in hidden_from_links],
+        dts=[dt for dt in dts if dt not in in_chrome and (dt not in in_letter or dt in in_header)],
+        links=[
+            a
+            for a in anchors
+            if a not in in_chrome and a not in banners and (a not in in_letter or a in in_header)
+        ],
     )
+
+
+def _fallback_letter(root: etree._Element, articles: list[etree._Element]) -> etree._Element | None:
+    """Without div[role=main]: fda.gov's article#main-content, else any article, else the body."""
+    for article in articles:
+        if article.get("id") == "main-content":
+            return article
+    if articles:
+        return articles[0]
+    return root.find("body")
+
+
+def _header_dls(letter: etree._Element, in_chrome: set) -> set[etree._Element]:
+    """The `dl`s inside the letter's element that are the page's header: every `dl` before the
+    letter's first paragraph (fda.gov adds unlabelled ones, e.g. "Secondary Issuing Offices"),
+    when one of them holds a known label."""
+    found: set[etree._Element] = set()
+    inside: set[etree._Element] = set()  # paragraphs within a header dl (addresses)
+    for el in letter.iter("dl", "p"):
+        if el in inside:
+            continue
+        if el.tag == "p":
+            if "".join(el.itertext()).strip():
+                break
+            continue
+        found.add(el)
+        inside.update(el.iter("p"))
+    labelled = any(
+        _label(dt) in _HEADER_LABELS for dl in found for dt in dl.iter("dt") if dt not in in_chrome
+    )
+    return found if labelled else set()
+
+
+def _label(dt: etree._Element) -> str:
+    return " ".join(" ".join(blocks(dt)).split()).lower().rstrip(":").strip()
+
+
+def _letter_start(paragraphs: list[str]) -> int:
+    """Where the letter starts in a copy without fda.gov's main block: its WARNING LETTER heading,
+    else its date line, among the first paragraphs; 0 when neither is there."""
+    window = paragraphs[: HEAD_PARAGRAPHS * 2]
+    for index, paragraph in enumerate(window):
+        if _WARNING_LETTER.match(paragraph) and not paragraph.lower().startswith("warning letters"):
+            return index
+    for index, paragraph in enumerate(window):
+        if date_line(paragraph):
+            return index
+    return 0
 
 
 def _page_title(raw: str) -> str | None:
@@ -326,12 +431,12 @@ def _slug(url: str) -> str:
 # --- text ----------------------------------------------------------------------------------------
 
 
-def _paragraphs(body_el: etree._Element) -> list[str]:
+def _paragraphs(raw_blocks: list[str]) -> list[str]:
     """The body's blocks, each whitespace-normalized, cleaned in one `clean` call (a hot path).
 
     The blocks are joined with a private-use character that `clean` keeps, then split again.
     """
-    joined = _PARAGRAPH_MARK.join(b.replace(_PARAGRAPH_MARK, "") for b in blocks(body_el))
+    joined = _PARAGRAPH_MARK.join(b.replace(_PARAGRAPH_MARK, "") for b in raw_blocks)
     try:
         text = clean(joined, field="letter body", max_chars=MAX_BODY_CHARS) or ""
     except ValueError as exc:
@@ -363,8 +468,7 @@ def _header_fields(dts: list[etree._Element]) -> dict[str, list[etree._Element]]
     """Known dt labels mapped to their dd's (the dd siblings up to the next dt); first label wins."""
     fields: dict[str, list[etree._Element]] = {}
     for dt in dts:
-        label = " ".join(" ".join(blocks(dt)).split()).lower().rstrip(":").strip()
-        key = _HEADER_LABELS.get(label)
+        key = _HEADER_LABELS.get(_label(dt))
         if key is None or key in fields:
             continue
         dds = []
@@ -508,13 +612,20 @@ def _address_from_lines(lines: list[str]) -> dict:
 # --- body --------------------------------------------------------------------------------------------
 
 
-def _letter_head(paragraphs: list[str]) -> list[str]:
-    """The body's opening lines up to the salutation: where the date and the reference are."""
-    head = []
-    for paragraph in paragraphs[:HEAD_PARAGRAPHS]:
-        if _SALUTATION.match(paragraph):
-            break
-        head.append(paragraph)
+def _letter_head(raw_blocks: list[str]) -> list[str]:
+    """The body's opening lines up to the salutation: where the date and the reference are.
+
+    Lines, not paragraphs: fda.gov often sets "WARNING LETTER<br>WL # 623476" in one paragraph,
+    or the reference and the salutation ("CBER 24-686504<br><br>Dear Dr. Li:")."""
+    head: list[str] = []
+    for block in [b for b in raw_blocks if not b.isspace()][:HEAD_PARAGRAPHS]:
+        for line in block.split("\n"):
+            text = " ".join(line.split())
+            if not text:
+                continue
+            if _SALUTATION.match(text) or len(head) >= HEAD_PARAGRAPHS * 2:
+                return head
+            head.append(_clean(text, "letter head") or "")
     return head
 
 

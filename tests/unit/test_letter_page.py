@@ -29,6 +29,10 @@ SITE = (
     / "warning-letters"
 )
 LETTERS = FIXTURES / "fda" / "letters"
+#: The same letters in the layout these fixtures first had (header fields outside div[role=main]):
+#: a regression set. The site's pages follow real fda.gov markup (tests/fixtures/fda/real/letters).
+LEGACY = FIXTURES / "fda" / "legacy_letters"
+LAYOUTS = {"fda": SITE, "legacy": LEGACY}
 PLACEHOLDER = (
     "[Fixture placeholder: the text of this letter is not in the saved data. "
     "This page was built from its listing row only.]"
@@ -420,12 +424,12 @@ REAL_LETTERS = {
 TRUNCATED = "kimera-labs-inc-649343-09012023.truncated"
 
 
-def fixture_bytes(name: str) -> bytes:
-    return (SITE / f"{name}.html").read_bytes()
+def fixture_bytes(name: str, layout: str = "fda") -> bytes:
+    return (LAYOUTS[layout] / f"{name}.html").read_bytes()
 
 
-def parse_fixture(slug: str) -> LetterPage:
-    return parse_letter_page(fixture_bytes(slug), FDA + slug)
+def parse_fixture(slug: str, layout: str = "fda") -> LetterPage:
+    return parse_letter_page(fixture_bytes(slug, layout), FDA + slug)
 
 
 def saved_letter(cms: str) -> dict:
@@ -438,11 +442,13 @@ def saved_letter(cms: str) -> dict:
 
 def test_fixture_folder_holds_exactly_the_expected_pages():
     assert sorted(p.name[: -len(".html")] for p in SITE.glob("*.html")) == sorted([*EXPECTED, TRUNCATED])
+    assert sorted(p.name[: -len(".html")] for p in LEGACY.glob("*.html")) == sorted(EXPECTED)
 
 
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("slug", sorted(EXPECTED))
-def test_every_field_of_every_fixture_letter(slug):
-    page = parse_fixture(slug)
+def test_every_field_of_every_fixture_letter(slug, layout):
+    page = parse_fixture(slug, layout)
     expected = dict(EXPECTED[slug])
     got = asdict(page)
     assert set(got) == {f.name for f in fields(LetterPage)}
@@ -507,6 +513,7 @@ def test_committed_fixtures_are_what_the_generator_builds(monkeypatch):
     assert sorted(p.slug for p in pages) == sorted(EXPECTED)
     for page in pages:
         assert builder.render(page).encode("utf-8") == fixture_bytes(page.slug), page.slug
+        assert builder.render(page, "legacy").encode("utf-8") == fixture_bytes(page.slug, "legacy"), page.slug
     full = fixture_bytes("kimera-labs-inc-649343-09012023")
     assert fixture_bytes(TRUNCATED) == full[: int(len(full) * builder.TRUNCATE_FRACTION)]
 
