@@ -138,6 +138,8 @@ _ADDRESS_PARTS = {
     for part in (
         "address-line1",
         "address-line2",
+        "address-line3",
+        "dependent-locality",
         "locality",
         "administrative-area",
         "postal-code",
@@ -572,7 +574,17 @@ def _address(el: etree._Element) -> dict:
     parts = {name: _part_text(el, name) for name in _ADDRESS_PARTS}
     if not any(parts.values()):
         return _address_from_lines(_lines(el))
-    street = ", ".join(p for p in (parts["address-line1"], parts["address-line2"]) if p)
+    # street lines, and the neighbourhood (Drupal's dependent-locality: "Parque Industrial ...")
+    street = ", ".join(
+        p
+        for p in (
+            parts["address-line1"],
+            parts["address-line2"],
+            parts["address-line3"],
+            parts["dependent-locality"],
+        )
+        if p
+    )
     return {
         "address_line1": street or None,
         "locality": parts["locality"],
