@@ -15,9 +15,13 @@ XML is refused rather than read by feedparser's lenient fallback, which guesses;
 encoding declaration is accepted when feedparser could decode the bytes another way, and noted.
 
 Entries come out as FeedEntry: canonical link (crawler.normalize.urls), title and summary as plain
-text (HTML removed, also when double-escaped), the publication time in UTC or None when the feed
-gives no date that parses: a date is never invented. An entry without a usable link is skipped and
-counted.
+text (HTML removed, also when double-escaped: FDA's food-safety feed writes "Hoque &amp;amp; Sons"),
+the publication time in UTC or None when the feed gives no date that parses: a date is never
+invented. Dates are read here, not by feedparser, in the shapes FDA's feeds use: Drupal's
+`<pubDate><time datetime="...Z">Fri, 05/03/2019 - 15:21</time></pubDate>` (the attribute, else the
+text as fda.gov's Eastern time) and RFC 822 with a zone name (EDT, EST and the other US zones; an
+unknown or missing zone is None, where feedparser would say UTC). The feed's own URL is kept as
+given. An entry without a usable link is skipped and counted.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ import codecs
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import feedparser
 from lxml import etree
@@ -86,6 +91,33 @@ _ESCAPED_HTMLISH = re.compile(r"&lt;\s*/?\s*[A-Za-z][\w:-]*(?:\s[^<>&]*)?/?\s*&g
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 _FEED_ROOTS = {"rss", "feed", "rdf:rdf", "rdf", "channel"}
 _TOLERATED = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+# An HTML character reference with its semicolon. html.unescape alone would also read legacy
+# names without one ("&notice" as "¬ice", "&copy 2024"), which plain text is full of.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+# RFC 822 dates as feeds write them: "Fri, 03 May 2024 16:56:00 EDT", "3 May 2024 16:56 -0400".
+_RFC822 = re.compile(
+    r"^(?:[A-Za-z]{3,9},?\s*)?(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4}|\d{2})\s+"
+    r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([+-]\d{4}|[A-Za-z]{1,5}))?$"
+)
+# Drupal's text inside <time>: "Fri, 05/03/2019 - 15:21", fda.gov's local (Eastern) time.
+_DRUPAL = re.compile(r"^(?:[A-Za-z]{3,9},\s*)?(\d{1,2})/(\d{1,2})/(\d{4})\s*-\s*(\d{1,2}):(\d{2})$")
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+)}  # fmt: skip
+#: Hours from UTC of the zone names RFC 822 knows and of the other US zones. Military letters
+#: other than Z, and names not here, are no zone: RFC 2822 says they carry no information.
+ZONE_HOURS = {
+    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "AKST": -9, "AKDT": -8, "HST": -10, "HDT": -9, "AST": -4, "ADT": -3, "CHST": 10, "SST": -11,
+}  # fmt: skip
+#: Names of a US zone without saying standard or daylight time: the local clock of that zone.
+ZONE_REGIONS = {
+    "ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver",
+    "PT": "America/Los_Angeles",
+}  # fmt: skip
+FDA_ZONE = "America/New_York"
 
 
 def parse_feed(data: bytes, url: str) -> Feed:
@@ -142,7 +174,7 @@ def _entry(raw, base: str) -> FeedEntry:
         link=canonical_url(_absolute(link, base)),
         title=_text(get(raw, "title"), "title", MAX_TITLE_CHARS),
         summary=_text(get(raw, "summary"), "summary", MAX_SUMMARY_CHARS),
-        published_at=_when(get(raw, "published_parsed") or get(raw, "updated_parsed")),
+        published_at=_published(raw),
         guid=clean(guid, field="guid", max_chars=MAX_TITLE_CHARS) if guid else None,
     )
 
@@ -152,35 +184,127 @@ def _absolute(link: str, base: str) -> str:
     return link if link.startswith(("https://", "http://")) else urljoin(base, link)
 
 
-def _when(parsed) -> datetime | None:
-    """feedparser's UTC struct_time as an aware datetime; None for none or an absurd year."""
+def _published(raw) -> datetime | None:
+    """The entry's publication time: a Drupal `<time datetime>` first, then the text of the
+    published date, then of the updated one. feedparser keeps an element it does not know under
+    its name: `time` is the dict of its attributes, or its text when it has none (and then the
+    published date it stood in reads "")."""
+    get = dict.get
+    stamp = get(raw, "time")
+    if isinstance(stamp, dict):
+        moment = _plausible(_iso(stamp.get("datetime")))
+        if moment is not None:
+            return moment
+    candidates = (
+        (get(raw, "published"), get(raw, "published_parsed")),
+        (stamp if isinstance(stamp, str) else None, None),
+        (get(raw, "updated"), get(raw, "updated_parsed")),
+    )
+    for text, parsed in candidates:
+        moment = _plausible(_date_text(text, parsed)) if text else None
+        if moment is not None:
+            return moment
+    return None
+
+
+def _date_text(text: str, parsed) -> datetime | None:
+    """Our reading of the shapes FDA writes; feedparser's (`parsed`) only for other shapes, as its
+    RFC 822 reader takes an unknown zone name for UTC."""
+    text = " ".join(str(text).split())
+    if match := _RFC822.match(text):
+        return _rfc822(match)
+    if match := _DRUPAL.match(text):
+        month, day, year, hour, minute = map(int, match.groups())
+        return _local(FDA_ZONE, year, month, day, hour, minute, 0)
+    return _iso(text) or _struct(parsed)
+
+
+def _rfc822(match: re.Match) -> datetime | None:
+    """An RFC 822 date in UTC; None without a zone we know (a guessed zone is a wrong time)."""
+    day, month_name, year, hour, minute, second, zone = match.groups()
+    month = _MONTHS.get(month_name[:3].lower())
+    year_number = int(year) + (0 if len(year) == 4 else 2000 if int(year) < 50 else 1900)
+    if month is None or zone is None:
+        return None
+    parts = (year_number, month, int(day), int(hour), int(minute), int(second or 0))
+    if zone[0] in "+-":
+        offset = (int(zone[1:3]) * 60 + int(zone[3:5])) * (-1 if zone[0] == "-" else 1)
+        return _fixed(parts, offset)
+    if zone.upper() in ZONE_HOURS:
+        return _fixed(parts, ZONE_HOURS[zone.upper()] * 60)
+    if zone.upper() in ZONE_REGIONS:
+        return _local(ZONE_REGIONS[zone.upper()], *parts)
+    return None
+
+
+def _fixed(parts: tuple[int, ...], offset_minutes: int) -> datetime | None:
+    try:
+        return datetime(*parts, tzinfo=timezone(timedelta(minutes=offset_minutes))).astimezone(UTC)
+    except (ValueError, OverflowError):  # 31 February, 25 o'clock, a day's offset, the year 1 in UTC
+        return None
+
+
+def _local(zone: str, *parts: int) -> datetime | None:
+    """A wall-clock time of an IANA zone in UTC (None if the zone data is not installed)."""
+    try:
+        return datetime(*parts, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    except (ValueError, OverflowError, ZoneInfoNotFoundError):
+        return None
+
+
+def _iso(text: object) -> datetime | None:
+    """An ISO 8601 time with its offset ("2019-05-03T19:21:28Z") in UTC; None without one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _struct(parsed) -> datetime | None:
+    """feedparser's UTC struct_time as an aware datetime."""
     if not parsed:
         return None
     try:
-        moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     except (OverflowError, ValueError, OSError, TypeError):
         return None
-    return moment if 1990 <= moment.year <= 2100 else None
+
+
+def _plausible(moment: datetime | None) -> datetime | None:
+    """None for an absurd year: a feed's typo must not sort before or after every real notice."""
+    return moment if moment is not None and 1990 <= moment.year <= 2100 else None
 
 
 def _text(value: object, what: str, max_chars: int, *, skip_errors: bool = False) -> str | None:
-    """Plain text of a feed field that may hold HTML, escaped once or twice."""
+    """Plain text of a feed field that may hold HTML, escaped once or twice. Text without markup
+    is HTML too (RSS says so): its character references are read once, "Hoque &amp; Sons" being
+    "Hoque & Sons"; the HTML parser reads them where there is markup."""
     if value is None:
         return None
     text = str(value)
     try:
+        markup = False
         for _ in range(3):  # HTML, or HTML escaped once more than the feed format asks for
             if _HTMLISH.search(text):
-                text = _html_text(text)
+                text, markup = _html_text(text), True
             elif _ESCAPED_HTMLISH.search(text):
-                text = html.unescape(text)
+                text = _unescape(text)
             else:
                 break
+        if not markup:
+            text = _unescape(text)
         return clean(text, field=what, max_chars=max_chars)
     except ValueError:
         if skip_errors:
             return None
         raise
+
+
+def _unescape(text: str) -> str:
+    return _ENTITY.sub(lambda match: html.unescape(match.group()), text) if "&" in text else text
 
 
 def _html_text(fragment: str) -> str:

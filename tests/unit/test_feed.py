@@ -17,6 +17,9 @@ from crawler.errors import SourceFailure
 from crawler.extract.alert_page import parse_alert_page
 from crawler.extract.feed import MAX_ENTRIES, MAX_FEED_BYTES, Feed, FeedEntry, FeedError, parse_feed
 from crawler.normalize.notices import notice_record, notice_type
+from crawler.plans import crawl_plan
+from crawler.spiders.fda_notices import FdaNoticesSpider
+from monitor.config import load_config
 from tests.helpers import cpu_time_limit
 from tests.notices_site import FEEDS, NOTICES, SITE, expected_notices
 
@@ -532,6 +535,79 @@ def test_no_date_at_all_gives_none():
 
 
 @pytest.mark.parametrize(
+    ("pub_date", "expected"),
+    [
+        ("Fri, 03 May 2024 16:56:00 EDT", utc(2024, 5, 3, 20, 56)),
+        ("Fri, 03 May 2024 16:56:00 edt", utc(2024, 5, 3, 20, 56)),
+        ("Fri, 03 May 2024 16:56:00 CDT", utc(2024, 5, 3, 21, 56)),
+        ("Fri, 06 Dec 2024 16:56:00 CST", utc(2024, 12, 6, 22, 56)),
+        ("Fri, 03 May 2024 16:56:00 MDT", utc(2024, 5, 3, 22, 56)),
+        ("Fri, 06 Dec 2024 16:56:00 MST", utc(2024, 12, 6, 23, 56)),
+        ("Fri, 03 May 2024 16:56:00 PDT", utc(2024, 5, 3, 23, 56)),
+        ("Fri, 06 Dec 2024 16:56:00 PST", utc(2024, 12, 7, 0, 56)),
+        ("Fri, 03 May 2024 16:56:00 AKDT", utc(2024, 5, 4, 0, 56)),
+        ("Fri, 06 Dec 2024 16:56:00 AKST", utc(2024, 12, 7, 1, 56)),
+        ("Fri, 06 Dec 2024 16:56:00 HST", utc(2024, 12, 7, 2, 56)),
+        ("Fri, 06 Dec 2024 16:56:00 AST", utc(2024, 12, 6, 20, 56)),  # Atlantic: Puerto Rico
+        ("Fri, 06 Dec 2024 16:56:00 CHST", utc(2024, 12, 6, 6, 56)),  # Guam, UTC+10
+        ("Fri, 06 Dec 2024 16:56:00 SST", utc(2024, 12, 7, 3, 56)),  # Samoa, UTC-11
+        ("Fri, 03 May 2024 16:56:00 ET", utc(2024, 5, 3, 20, 56)),  # Eastern clock: daylight time in May
+        ("Fri, 06 Dec 2024 16:56:00 ET", utc(2024, 12, 6, 21, 56)),  # and standard time in December
+        ("Fri, 03 May 2024 16:56:00 PT", utc(2024, 5, 3, 23, 56)),
+        ("Fri, 03 May 2024 16:56:00 UT", utc(2024, 5, 3, 16, 56)),
+        ("Fri, 03 May 2024 16:56:00 Z", utc(2024, 5, 3, 16, 56)),
+        ("Fri, 03 May 2024 16:56:00 -0000", utc(2024, 5, 3, 16, 56)),
+        ("3 May 2024 16:56 EDT", utc(2024, 5, 3, 20, 56)),  # no weekday, no seconds
+        ("Fri, 03 May 24 16:56:00 EDT", utc(2024, 5, 3, 20, 56)),  # a two-digit year
+        ("Fri,  03  May 2024\n 16:56:00 EDT", utc(2024, 5, 3, 20, 56)),
+        ("Fri, 03 May 2024 16:56:00 XYZ", None),  # a zone nobody knows: not UTC
+        ("Fri, 03 May 2024 16:56:00 BST", None),  # British summer or Bangladesh: not a guess
+        ("Fri, 03 May 2024 16:56:00 A", None),  # RFC 2822: military zones carry no information
+        ("Fri, 03 May 2024 16:56:00", None),  # no zone at all
+        ("Fri, 31 Feb 2024 16:56:00 EDT", None),
+        ("Fri, 03 May 2024 25:56:00 EDT", None),
+        ("Mon, 01 Jan 0001 00:30:00 +0100", None),  # before the year 1 in UTC
+        ("Fri, 03 May 2024 16:56:00 +9999", None),
+    ],
+)
+def test_zone_names_give_the_right_utc_time(pub_date, expected):
+    feed = parse_text(rss(item(extra=f"<pubDate>{pub_date}</pubDate>")))
+    assert feed.entries[0].published_at == expected
+
+
+DRUPAL_TEXT = "Fri, 05/03/2019 - 15:21"
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "expected"),
+    [
+        (f'<time datetime="2019-05-03T19:21:28Z">{DRUPAL_TEXT}</time>', utc(2019, 5, 3, 19, 21, 28)),
+        (f'<time datetime="2019-05-03T15:21:28-04:00">{DRUPAL_TEXT}</time>', utc(2019, 5, 3, 19, 21, 28)),
+        (f'<time datetime="yesterday">{DRUPAL_TEXT}</time>', utc(2019, 5, 3, 19, 21)),  # the text, EDT
+        (f'<time datetime="2019-05-03T19:21:28">{DRUPAL_TEXT}</time>', utc(2019, 5, 3, 19, 21)),  # no zone
+        (f"<time>{DRUPAL_TEXT}</time>", utc(2019, 5, 3, 19, 21)),
+        (DRUPAL_TEXT, utc(2019, 5, 3, 19, 21)),
+        ("Mon, 12/09/2019 - 17:05", utc(2019, 12, 9, 22, 5)),  # EST in December
+        ('<time datetime="0001-01-01T00:30:00+01:00">not a date</time>', None),
+        ('<time datetime="">not a date</time>', None),
+    ],
+)
+def test_drupal_time_elements_give_their_datetime_else_their_eastern_text(pub_date, expected):
+    feed = parse_text(rss(item(extra=f"<pubDate>{pub_date}</pubDate>")))
+    assert feed.entries[0].published_at == expected
+
+
+def test_iso_dates_in_a_pubdate_are_read_too():
+    feed = parse_text(rss(item(extra="<pubDate>2024-05-06T07:08:09-04:00</pubDate>")))
+    assert feed.entries[0].published_at == utc(2024, 5, 6, 11, 8, 9)
+
+
+def test_other_date_shapes_are_left_to_feedparser():
+    feed = parse_text(rss(item(extra="<pubDate>2024-05-06</pubDate>")))  # a W3C date: midnight UTC
+    assert feed.entries[0].published_at == utc(2024, 5, 6)
+
+
+@pytest.mark.parametrize(
     ("description", "expected"),
     [
         ("<![CDATA[<p>One <strong>two</strong></p><p>three</p>]]>", "One two three"),
@@ -570,6 +646,40 @@ def test_summaries_lose_every_tag_not_only_the_common_ones(description, expected
 def test_titles_are_plain_text_too():
     feed = parse_text(rss(item(title="&lt;b&gt;Recall&lt;/b&gt; of   X &amp;amp; Y")))
     assert feed.entries[0].title == "Recall of X & Y"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("New Hoque &amp;amp; Sons Inc.", "New Hoque & Sons Inc."),  # FDA's food-safety feed
+        ("Tomato &amp;amp; Basil&lt;br&gt;Garlic", "Tomato & Basil Garlic"),
+        ("Planters&amp;reg; Honey", "Planters® Honey"),
+        ("Anywhere Pack&amp;#8482; and Pack&amp;#x2122;", "Anywhere Pack™ and Pack™"),
+        ("Triple &amp;amp;amp; escaped", "Triple &amp; escaped"),  # decoded once more, not twice
+        ("AT&amp;T &amp;notice &amp;copy 2024", "AT&T &notice &copy 2024"),  # no semicolon: text
+        ("Barnes &amp; Noble", "Barnes & Noble"),
+    ],
+)
+def test_double_escaped_references_are_read_once_in_titles_and_summaries(text, expected):
+    feed = parse_text(
+        rss(f"<item><title>{text}</title><link>{MEDWATCH}a</link><description>{text}</description></item>")
+    )
+    assert (feed.entries[0].title, feed.entries[0].summary) == (expected, expected)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Planters® Honey Roasted Peanuts", "Planters® Honey Roasted Peanuts"),
+        ("Ben’s Original™ Rice", "Ben’s Original™ Rice"),
+        ("CELSIUS® ASTRO VIBE ™ Energy Drink", "CELSIUS® ASTRO VIBE ™ Energy Drink"),
+        ("Planters&lt;sup&gt;®&lt;/sup&gt; Honey", "Planters® Honey"),
+        ("Planters&lt;sup&gt;&amp;reg;&lt;/sup&gt; Honey", "Planters® Honey"),
+        ("Good &amp;amp; Gather&amp;trade; Bowls", "Good & Gather™ Bowls"),
+    ],
+)
+def test_titles_keep_trademark_signs_and_the_words_around_them(title, expected):
+    assert parse_text(rss(item(title=title))).entries[0].title == expected
 
 
 def test_control_characters_in_titles_are_removed():
@@ -747,3 +857,34 @@ def test_a_notice_reached_only_from_an_index_page_takes_the_link_text():
         [index],
         "cber_safety",
     )
+
+
+# --- feed URLs keep their scheme -----------------------------------------------------------------------
+
+PLAIN_HTTP_FEED = "http://feeds.example.org/fda/recalls.xml"
+FDA_FEED = "https://www.fda.gov/about-fda/contact-fda/stay-informed/rss-feeds/recalls/rss.xml"
+
+
+def test_a_feed_keeps_its_own_url_while_fda_entry_links_become_https():
+    feed = parse_feed(rss(item(link="http://www.fda.gov/safety/x/")).encode(), PLAIN_HTTP_FEED)
+    assert feed.url == PLAIN_HTTP_FEED
+    assert feed.entries[0].link == "https://www.fda.gov/safety/x"  # the notice's key, for dedup
+
+
+def test_the_configuration_keeps_the_scheme_of_feed_urls(tmp_path):
+    path = tmp_path / "exowatch.toml"
+    path.write_text(f'[sources.fda_notices]\nfeeds = ["{PLAIN_HTTP_FEED}", "{FDA_FEED}"]\n', encoding="utf-8")
+    config = load_config(path, env={})
+    assert config.sources.fda_notices.feeds == (PLAIN_HTTP_FEED, FDA_FEED)
+    assert crawl_plan("fda_notices", config, full=False).spider_kwargs["feeds"] == (PLAIN_HTTP_FEED, FDA_FEED)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="crawler/spiders/fda_notices.py keys feeds by canonical_url(url), which makes every feed URL "
+    "https; it should keep the scheme of a feed that is not on fda.gov (canonical_url(..., keep_scheme=True))",
+)
+def test_the_spider_fetches_a_plain_http_feed_over_http():
+    spider = FdaNoticesSpider(feeds=[PLAIN_HTTP_FEED, FDA_FEED])
+    assert spider.feeds == (PLAIN_HTTP_FEED, FDA_FEED)
