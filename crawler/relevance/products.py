@@ -8,7 +8,8 @@ only takes names the text itself marks as names:
    name ("Invitra CBSCTM"); a glued "TM" counts only after a mixed-case word ("XoGloTM") or after
    an all-capitals word of two or more characters that follows another name word ("Invitra
    CBSCTM"), so "ATM" is never a product. A capitalised word glued after the sign continues the
-   name ("XoGlo®Pro" is "XoGlo Pro").
+   name ("XoGlo®Pro" is "XoGlo Pro"), and so does a product-line word after the sign and a space
+   ("XoGlo® Pro"); a name in capitals marked part by part ("CELSIUS® ASTRO VIBE™") is one name.
 2. Names listed right after a lowercase "product(s)" and a cue from lexicon.toml ("exosome
    products, XoGlo and XoGlo Pro"; "product, “Exo Glow”"), on one line. Every item must end
    the list cleanly (punctuation, a bracket, or ", and" + something that is not a name): a
@@ -39,6 +40,8 @@ _SENTENCE_PUNCTUATION = frozenset(".,;:!?")
 _WORD_ENDS = frozenset(("", " ", ".", ",", ";", ")", "\n"))
 _OPENERS = "([{“‘\"'/"
 _LOOKBACK = 200
+#: Product-line words that continue a name after its sign and a space ("XoGlo® Pro", "Genova® Plus").
+_LINE_WORDS = frozenset({"Pro", "Plus", "Max", "Ultra", "Lite", "Light", "MD", "XL", "XR", "Forte", "Extra"})
 
 
 def _possessive(word: str) -> bool:
@@ -80,6 +83,15 @@ def _mark_end(text: str, position: int) -> int:
         if glued is not None:
             end = glued.end()
     return end
+
+
+_LINE_WORD = re.compile(r" ([A-Z][A-Za-z]{1,5})(?![A-Za-z0-9])")
+
+
+def _line_word(text: str, position: int) -> re.Match[str] | None:
+    """A product-line word right after a sign and one space ("XoGlo® Pro"), else None."""
+    match = _LINE_WORD.match(text, position)
+    return match if match is not None and match.group(1) in _LINE_WORDS else None
 
 
 def _occurrences(text: str, needle: str) -> list[int]:
@@ -132,10 +144,21 @@ def _marked(text: str, rules: ProductRules) -> list[tuple[int, int, str]]:
                 continue
         end = mark.end()
         if sign in _SIGN:
-            glued = _SUFFIX.match(text, end)
+            glued = _SUFFIX.match(text, end) or _line_word(text, end)
             if glued is not None:
-                words.append(glued.group())
+                words.append(glued.group().strip())
                 end = glued.end()
+        if (
+            found
+            and found[-1][1] + 1 == start
+            and text[start - 1] == " "
+            and found[-1][2].isupper()
+            and (" ".join(words).isupper())
+        ):
+            # "CELSIUS® ASTRO VIBE™": a name set in capitals, marked part by part, is one name;
+            # mixed-case neighbours ("Exo Labs® Co-Pilot®") stay two
+            start, _, before = found.pop()
+            words.insert(0, before)
         name = " ".join(words)
         if _has_letter(name) and not _company(text, start, end, rules):
             found.append((start, end, name))

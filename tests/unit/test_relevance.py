@@ -345,6 +345,10 @@ def test_regenerative_has_its_own_phrases_too() -> None:
         ("Blackfly Investments, LLC dba Molecular® is", ()),
         ("Kimera Labs®, Inc. makes XoGlo®", ("XoGlo",)),
         ("Exo Labs® Co-Pilot® are sold", ("Exo Labs", "Co-Pilot")),
+        # FDA recall titles: a name in capitals marked part by part, a product line after the sign
+        ("CELSIUS® ASTRO VIBE™ Sparkling Beverage recalled", ("CELSIUS ASTRO VIBE",)),
+        ("exosome products, XoGlo® and XoGlo® Pro.", ("XoGlo", "XoGlo Pro")),
+        ("the Genova® Plus and Genova® Classic lines", ("Genova Plus", "Genova")),
         ("two lots (XoGlo® and “Exo Max™”) were", ("XoGlo", "Exo Max")),
         ("your exosome products, ExoFlo and Exo Glow, and other items", ("ExoFlo", "Exo Glow")),
         ("products, including “Cell Renew” and “Exo Shine”.", ("Cell Renew", "Exo Shine")),
