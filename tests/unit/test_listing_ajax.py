@@ -3,7 +3,7 @@ import json
 import pytest
 
 from crawler.errors import SourceFailure
-from crawler.extract.listing_ajax import parse_listing_page
+from crawler.extract.listing_ajax import MAX_CELL_CHARS, MAX_ROWS, parse_listing_page
 
 KIMERA = [
     '<time datetime="2024-01-04T12:00:00Z">01/04/2024</time>',
@@ -85,3 +85,19 @@ def test_hostile_cells_yield_text_only():
     assert parsed.posted_date == "01/04/2024"
     assert parsed.issuing_office == "CBER"
     assert parsed.subject == "Unapproved & Misbranded"
+
+
+def test_json_rows_and_cells_are_bounded():
+    with pytest.raises(SourceFailure, match=f"{MAX_ROWS + 1} rows, over the {MAX_ROWS}-row limit"):
+        parse_listing_page(answer([KIMERA] * (MAX_ROWS + 1)))
+    row = list(KIMERA)
+    row[7] = "x" * (MAX_CELL_CHARS + 1)
+    with pytest.raises(SourceFailure, match=f"row 1 has a cell of {MAX_CELL_CHARS + 1} characters"):
+        parse_listing_page(answer([row]))
+
+
+def test_the_walk_ends_where_the_stated_count_ends():
+    page = parse_listing_page(answer([KIMERA] * 3, total=7))
+    assert not page.ends_walk(start=3, length=3)
+    assert page.ends_walk(start=4, length=3)
+    assert parse_listing_page(answer([], total=7)).ends_walk(start=0, length=3)  # no rows: nothing after
