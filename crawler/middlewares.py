@@ -4,7 +4,13 @@
   (crawler.urlgate) before anything else may touch the network, robots.txt included. A redirect
   hop is a new Request that Scrapy's RedirectMiddleware sends back through the scheduler, so each
   hop passes ``process_request`` again. A 3xx whose Location has a scheme other than http(s) is not
-  followed by Scrapy; the gate counts it as refused too.
+  followed by Scrapy; the gate counts it as refused too. It is also the one place that tells
+  Akamai's bot block: a redirect (301, 302, 303, 307, 308 or a meta refresh) to a path under
+  ``/apology_objects/``, on any host, is never fetched; the request fails with ``SourceBlocked``
+  (a SourceFailure and an IgnoreRequest), whose message is the reason, for the spider's errback.
+  Akamai blocks the client, not the page, and asking again prolongs the block: every later
+  request of the crawl to the host that redirected fails the same way, without being sent (those
+  already queued in Scrapy's downloader when the redirect came back still go out).
 - ``GatedResolver`` (``TWISTED_DNS_RESOLVER``): the same address check on the address the
   downloader actually connects to, so a host whose DNS answer changes between the gate's lookup
   and the download (DNS rebinding) is still refused.
@@ -14,6 +20,8 @@
 
 Stats: ``urlgate/refused`` and ``urlgate/refused/<kind>`` (kind: scheme, loopback, private,
 link_local, cgnat, metadata, multicast, reserved, unspecified, non_public, unresolvable, invalid);
+``urlgate/apology_redirect`` (Akamai's block, not counted as refused by the gate) and
+``urlgate/apology_not_sent`` (later requests to the blocked host);
 ``robotstxt/unreachable_disallow``; ``sizelimit/cut``, ``sizelimit/cut/transfer`` and
 ``sizelimit/cut/decompressed``.
 """
@@ -34,6 +42,7 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
+from crawler.errors import SourceFailure
 from crawler.urlgate import UrlGate, Verdict
 
 if TYPE_CHECKING:
@@ -48,6 +57,26 @@ logger = logging.getLogger(__name__)
 
 ALLOW_HOSTS_SETTING = "EXOWATCH_ALLOW_HOSTS"
 ROBOTS_DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+#: Where Akamai sends a client it refuses (fda.gov: 302 to /apology_objects/excessive-requests-apology.html).
+APOLOGY_PATH_PREFIX = "/apology_objects/"
+
+
+class SourceBlocked(SourceFailure, IgnoreRequest):
+    """The source refused the crawler (Akamai's apology redirect). The message is the reason.
+
+    An IgnoreRequest too: Scrapy neither retries it nor logs it as a download error; the request's
+    errback gets it, like any failure of the download."""
+
+
+def apology_reason(target: str, source: str) -> str | None:
+    """The one-line reason when `target`, a redirect's URL, is an apology page; else None.
+
+    `source` is the URL that redirected: its host names who refused (``www.`` dropped)."""
+    path = urlsplit(target).path
+    if not path.lower().startswith(APOLOGY_PATH_PREFIX):
+        return None
+    host = (urlsplit(source).hostname or "the source").removeprefix("www.")
+    return f"{host} refused the crawler: redirected to {path[:200]} (Akamai bot block)"
 
 
 def gate_from_settings(settings: BaseSettings) -> UrlGate:
@@ -70,6 +99,7 @@ class UrlGateMiddleware:
         self.crawler = crawler
         self.gate = gate
         self._verdicts: dict[tuple[str, str], Verdict] = {}
+        self._blocked: dict[str, str] = {}  # host:port -> reason: hosts that sent us to an apology page
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -91,21 +121,48 @@ class UrlGateMiddleware:
         return verdict
 
     async def process_request(self, request: Request) -> None:
+        redirected_from = request.meta.get("redirect_urls")
+        if redirected_from:  # a hop: checked before the gate, so no DNS for an apology host
+            self._refuse_apology(request.url, redirected_from[-1])
+        if self._blocked:
+            reason = self._blocked.get(urlparse_cached(request).netloc.rpartition("@")[2].lower())
+            if reason is not None:
+                if self.crawler.stats is not None:
+                    self.crawler.stats.inc_value("urlgate/apology_not_sent")
+                raise SourceBlocked(reason)
         verdict = await self.verdict(request)
         if not verdict.allowed:
             self._count_refusal(request.url, verdict, request.meta.get("redirect_urls"))
             raise IgnoreRequest(f"URL gate refused {request.url}: {verdict.reason}")
 
     def process_response(self, request: Request, response: Response) -> Response:
+        # A redirect Scrapy followed never comes back here (its hop does, to process_request);
+        # one it did not follow (dont_redirect, handle_httpstatus_list, another scheme) does.
         if 300 <= response.status < 400:
             location = response.headers.get(b"Location")
             if location:
                 target = urljoin(request.url, location.decode("latin-1").strip())
+                self._refuse_apology(target, request.url)
                 if urlsplit(target).scheme.lower() not in ("http", "https"):
                     verdict = self.gate.precheck(target)
                     if verdict is not None and not verdict.allowed:
                         self._count_refusal(target, verdict, [request.url])
         return response
+
+    def _refuse_apology(self, target: str, source: str) -> None:
+        """SourceBlocked when `target`, where `source` redirected to, is Akamai's apology page."""
+        reason = apology_reason(target, source)
+        if reason is None:
+            return
+        self._blocked.setdefault(urlsplit(source).netloc.rpartition("@")[2].lower(), reason)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("urlgate/apology_redirect")
+        logger.warning(
+            "%(reason)s: %(source)s not followed to %(target)s, nor the host asked again",
+            {"reason": reason, "source": source, "target": target},
+            extra={"spider": self.crawler.spider},
+        )
+        raise SourceBlocked(reason)
 
     def _count_refusal(self, url: str, verdict: Verdict, redirected_from: list[str] | None) -> None:
         stats = self.crawler.stats
