@@ -80,7 +80,7 @@ _MARCS_NUMBER = re.compile(r"\bMARCS[\s-]*CMS\s*#?\s*(\d{4,9})\b", re.I)
 _ANY_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b|\b([a-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b", re.I)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _REFERENCE_LINE = re.compile(
-    r"^\[?\s*(?:(?:warning\s+letter|wl|ref(?:erence)?|marcs[\s-]*cms|cms|case)\b\.?\s*(?:#|no\.?|number)?\s*:?\s*)*"
+    r"^\[?\s*(?:(?:warning\s+letter|wl|ref(?:erence)?|marcs[\s-]*cms|cms|case|re)\b\.?\s*(?:#|no\.?|number)?\s*:?\s*)*"
     r"#?\s*(?P<ref>(?:[a-z]{1,6}[\s-]?)?\d[\da-z-]*(?:\s\d[\da-z-]*)?)\s*\]?$",
     re.I,
 )

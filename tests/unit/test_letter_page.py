@@ -856,6 +856,12 @@ def test_navigation_links_about_close_out_letters_are_not_letters():
         ("CMS # 612345", "612345"),
         ("24-662985", "24-662985"),
         ("320-25-48", "320-25-48"),
+        # shapes of real fda.gov pages (tests/fixtures/fda/real/letters)
+        ("Warning Letter CMS # 630316", "630316"),
+        ("CASE# 669736", "669736"),
+        ("Case #: 670899", "670899"),
+        ("RE: # 639545", "639545"),
+        ("CBER 24-686504", "CBER 24-686504"),
     ],
 )
 def test_reference_line_shapes_in_the_body(line, reference):
