@@ -21,6 +21,8 @@ from tests.conftest import FIXTURES, LISTING_CSV, LISTING_JSON
 from tests.replay import ReplayServer, replay_config_head, saved_file
 
 PAGES = FIXTURES / "fda" / "site" / LETTERS_PATH.strip("/")
+#: Real fda.gov letter pages (fda.gov's article markup as saved; MANIFEST.json names each source).
+REAL_PAGES = FIXTURES / "fda" / "real" / "letters"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ def fixture_slugs() -> list[str]:
     return sorted(p.name.removesuffix(".html") for p in PAGES.glob("*.html") if p.name.count(".") == 1)
 
 
+def real_slugs() -> list[str]:
+    return sorted(p.stem for p in REAL_PAGES.glob("*.html"))
+
+
 def _time(day: str) -> str:
     if not day:
         return ""
@@ -110,7 +116,8 @@ def listing_answer(letters: list[ListedLetter], query: dict[str, str]) -> bytes:
 class FdaSite:
     """The listing and letter pages of `letters`, served by a ReplayServer."""
 
-    def __init__(self, server: ReplayServer, letters: list[ListedLetter]) -> None:
+    def __init__(self, server: ReplayServer, letters: list[ListedLetter], *, real: bool = False) -> None:
+        """`real`: serve the real letter pages too, each at its own path."""
         self.server = server
         self.letters = list(letters)
         self.listing_override: tuple[int, dict[str, str], bytes] | None = None
@@ -118,6 +125,9 @@ class FdaSite:
         for page in PAGES.glob("*.html"):
             if page.name.count(".") == 1:
                 server.routes[f"{LETTERS_PATH}{page.name.removesuffix('.html')}"] = saved_file(page)
+        if real:
+            for page in REAL_PAGES.glob("*.html"):
+                server.routes[f"{LETTERS_PATH}{page.stem}"] = saved_file(page)
 
     def _listing(self, query: dict[str, str]):
         if self.listing_override is not None:
@@ -131,10 +141,11 @@ class FdaSite:
         self.letters = [item for item in self.letters if item.slug != slug]
 
 
-def site_letters() -> list[ListedLetter]:
-    """The real listing rows of every letter that has a saved page."""
+def site_letters(*, real: bool = False) -> list[ListedLetter]:
+    """The real listing rows of every letter that has a saved page (`real`: real pages too)."""
     rows = real_listing_rows()
-    return [rows[slug] for slug in fixture_slugs() if slug in rows]
+    slugs = sorted({*fixture_slugs(), *(real_slugs() if real else ())})
+    return [rows[slug] for slug in slugs if slug in rows]
 
 
 def write_config(path: Path, server: ReplayServer, database_url: str, **crawl: object) -> Path:
