@@ -92,6 +92,10 @@ class WarningLetter(Tracked, Base):
     last_listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     listing_missing_count: Mapped[int] = mapped_column(Integer, server_default="0")
     delisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the letter page could not be read (migration 0007): why, and when it last failed; cleared
+    # when a later crawl reads it (no event: source health tells it)
+    page_error: Mapped[str | None] = mapped_column(Text)
+    page_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Notice(Tracked, Base):

@@ -34,6 +34,7 @@ from sqlalchemy import (
     insert,
     inspect,
     literal_column,
+    or_,
     select,
     text,
 )
@@ -71,6 +72,8 @@ _REGENERATIVE_TAGS = frozenset(
 _PG_WRITE_LOCK = 0x65786F77_77726974 & 0x7FFFFFFFFFFFFFFF
 # Keys per IN (...) read: well under SQLite's bound-parameter limit.
 _READ_CHUNK = 500
+#: A letter's page_error is kept to this many characters.
+PAGE_ERROR_CHARS = 1000
 
 
 class StoreError(Exception):
@@ -731,22 +734,44 @@ class Store:
     # -- source health ---------------------------------------------------------------------------
 
     def record_source_health(
-        self, source: str, *, failing: bool, run_id: int, reason: str | None
+        self,
+        source: str,
+        *,
+        failing: bool,
+        run_id: int,
+        reason: str | None,
+        pages_failed: int = 0,
+        sources_failed: int = 0,
     ) -> str | None:
-        """`source.failing` when a source starts failing (all tries of a crawl failed), and
-        `source.recovered` when it works again; nothing while it stays as it was. Returns the kind."""
+        """Source health as events, one per change, none while a source stays as it was:
+        `source.failing` when a source starts failing (all tries of a crawl failed);
+        `source.partial` after a crawl that stored what it could read but not `pages_failed`
+        pages or `sources_failed` feeds, index pages or listings (again when those counts change);
+        `source.recovered` after a crawl that read everything, following one of those. Returns the
+        kind written, or None."""
         events = Event.__table__
         with self._write() as connection:
             last = connection.execute(
-                select(events.c.kind)
+                select(events.c.kind, events.c.summary)
                 .where(events.c.subject_type == "source", events.c.subject_key == source)
                 .order_by(events.c.id.desc())
                 .limit(1)
-            ).scalar()
-            was_failing = last == "source.failing"
-            if failing == was_failing:
+            ).first()
+            last_kind, last_summary = (last.kind, last.summary or {}) if last else (None, {})
+            summary: dict[str, Any] = {"run_id": run_id, "error": reason}
+            if failing:
+                kind = None if last_kind == "source.failing" else "source.failing"
+            elif pages_failed or sources_failed:
+                counts = {"pages_failed": pages_failed, "sources_failed": sources_failed}
+                same = last_kind == "source.partial" and all(
+                    last_summary.get(name, 0) == value for name, value in counts.items()
+                )
+                kind = None if same else "source.partial"
+                summary |= counts
+            else:
+                kind = "source.recovered" if last_kind in ("source.failing", "source.partial") else None
+            if kind is None:
                 return None
-            kind = "source.failing" if failing else "source.recovered"
             connection.execute(
                 insert(events).values(
                     at=self.clock(),
@@ -754,7 +779,7 @@ class Store:
                     subject_type="source",
                     subject_id=run_id,
                     subject_key=source,
-                    summary={"run_id": run_id, "error": reason},
+                    summary=summary,
                 )
             )
             return kind
@@ -1215,21 +1240,77 @@ class Store:
         with self.engine.connect() as connection:
             return connection.execute(query).scalar_one()
 
-    def letter_listing_states(self) -> dict[str, tuple[date | None, date | None, bool]]:
-        """slug -> (response letter date, close-out date, has its page): what an incremental crawl
-        compares the listing against to decide which letter pages to fetch."""
+    def letter_listing_states(self) -> dict[str, tuple[date | None, date | None]]:
+        """slug -> (response letter date, close-out date): what an incremental crawl compares the
+        listing against to decide which listed letters are news (their pages come first). Stored
+        letters still without a readable page are `letter_page_backlog`'s."""
         table = WarningLetter.__table__
-        query = select(
-            table.c.slug,
-            table.c.response_letter_date,
-            table.c.closeout_letter_date,
-            table.c.content_hash.is_not(None),
+        query = select(table.c.slug, table.c.response_letter_date, table.c.closeout_letter_date)
+        with self.engine.connect() as connection:
+            return {slug: (response, closeout) for slug, response, closeout in connection.execute(query)}
+
+    def letter_page_backlog(self, limit: int) -> list[str]:
+        """The slugs of up to `limit` stored letters whose page is still to be read: never read
+        (backfilled from a listing export, or its first reading failed) or failed since
+        (`page_error`); newest first by letter date, then posted date; delisted letters left out."""
+        table = WarningLetter.__table__
+        query = (
+            select(table.c.slug)
+            .where(
+                or_(table.c.content_hash.is_(None), table.c.page_error.is_not(None)),
+                table.c.delisted_at.is_(None),
+            )
+            .order_by(
+                table.c.letter_date.desc().nulls_last(),
+                table.c.posted_date.desc().nulls_last(),
+                table.c.slug,
+            )
+            .limit(limit)
         )
         with self.engine.connect() as connection:
-            return {
-                slug: (response, closeout, bool(paged))
-                for slug, response, closeout, paged in connection.execute(query)
-            }
+            return list(connection.execute(query).scalars())
+
+    def record_letter_pages(self, failed: Mapping[str, str], read: Collection[str]) -> None:
+        """After a crawl stored its letters: each letter of `failed` (slug -> reason) gets the
+        reason and the time in `page_error` and `page_error_at`; each of `read` (its page was read)
+        loses them. Bookkeeping, like the listing's presence: no event, no new revision."""
+        table = WarningLetter.__table__
+        cleared = sorted(set(read) - set(failed))
+        with self._write() as connection:
+            now = self.clock()
+            for start in range(0, len(cleared), _READ_CHUNK):
+                chunk = cleared[start : start + _READ_CHUNK]
+                connection.execute(
+                    table.update()
+                    .where(_key_in(connection, table.c.slug, chunk), table.c.page_error.is_not(None))
+                    .values(page_error=None, page_error_at=None)
+                )
+            if failed:
+                connection.execute(
+                    table.update()
+                    .where(table.c.slug == bindparam("failed_slug"))
+                    .values(page_error=bindparam("reason"), page_error_at=now),
+                    [
+                        {"failed_slug": slug, "reason": reason[:PAGE_ERROR_CHARS]}
+                        for slug, reason in sorted(failed.items())
+                    ],
+                )
+
+    def letter_page_counts(self) -> dict[str, int]:
+        """How far the letters' pages are read: `letters` stored, `with_body` (a page was read),
+        `unreadable` (the last try failed: `page_error`), `waiting` (not tried yet: no body, no
+        error, not delisted; backfilled letters until a crawl reaches them)."""
+        table = WarningLetter.__table__
+        no_body = table.c.content_hash.is_(None)
+        query = select(
+            func.count(),
+            func.count(table.c.content_hash),
+            func.count(table.c.page_error),
+            func.count().filter(no_body, table.c.page_error.is_(None), table.c.delisted_at.is_(None)),
+        ).select_from(table)
+        with self.engine.connect() as connection:
+            letters, with_body, unreadable, waiting = connection.execute(query).one()
+        return {"letters": letters, "with_body": with_body, "unreadable": unreadable, "waiting": waiting}
 
     def latest_runs(self, limit: int) -> list[Mapping[str, Any]]:
         table = CrawlRun.__table__

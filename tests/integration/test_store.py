@@ -344,3 +344,83 @@ def test_source_health_is_one_event_when_it_starts_failing_and_one_when_it_recov
         assert kinds == ["source.failing", "source.recovered"]
     finally:
         store.close()
+
+
+def test_a_partial_crawl_is_one_event_per_change_of_its_failure_counts(db_url):
+    store = Store.open(db_url)
+    store.init()
+    try:
+        health = store.record_source_health
+        assert health("fda_warning_letters", failing=False, run_id=1, reason=None) is None
+        assert health("fda_warning_letters", failing=False, run_id=2, reason="2 failed", pages_failed=2) == (
+            "source.partial"
+        )
+        assert (
+            health("fda_warning_letters", failing=False, run_id=3, reason="2 failed", pages_failed=2) is None
+        )
+        assert health("fda_warning_letters", failing=False, run_id=4, reason="1 failed", pages_failed=1) == (
+            "source.partial"
+        )
+        assert health("fda_warning_letters", failing=True, run_id=5, reason="HTTP 503") == "source.failing"
+        assert health("fda_warning_letters", failing=False, run_id=6, reason="1 failed", pages_failed=1) == (
+            "source.partial"
+        )
+        assert health("fda_warning_letters", failing=False, run_id=7, reason=None) == "source.recovered"
+        assert health("fda_warning_letters", failing=False, run_id=8, reason=None) is None
+        partial = [e for e in events(store) if e.kind == "source.partial"]
+        assert [e.summary["pages_failed"] for e in partial] == [2, 1, 1]
+        assert partial[0].summary == {
+            "run_id": 2,
+            "error": "2 failed",
+            "pages_failed": 2,
+            "sources_failed": 0,
+        }
+    finally:
+        store.close()
+
+
+def test_letter_page_errors_are_noted_cleared_and_the_backlog_is_newest_first(store):
+    store.upsert_letters(
+        [
+            letter("old-1", letter_date=date(2020, 1, 1), posted_date=date(2020, 2, 1)),
+            letter("new-2", letter_date=date(2025, 1, 1), posted_date=date(2025, 1, 9)),
+            letter("same-day-3", letter_date=date(2025, 1, 1), posted_date=date(2025, 2, 1)),
+            letter("undated-4", letter_date=None, posted_date=date(2026, 1, 1)),
+            letter("read-5", letter_date=date(2026, 1, 1), body_text="text", content_hash="h5"),
+            letter("gone-6", letter_date=date(2026, 2, 1)),
+        ],
+        source="test",
+    )
+    store.record_listing(
+        ["old-1", "new-2", "same-day-3", "undated-4", "read-5", "gone-6"], complete=True, delist_after=1
+    )
+    store.record_listing(
+        ["old-1", "new-2", "same-day-3", "undated-4", "read-5"], complete=True, delist_after=1
+    )
+    assert letters(store)["gone-6"].delisted_at is not None
+    # no body (backfilled), newest letter date first, then posted date; undated last; delisted left out
+    assert store.letter_page_backlog(10) == ["same-day-3", "new-2", "old-1", "undated-4"]
+    assert store.letter_page_backlog(2) == ["same-day-3", "new-2"]
+    revisions = {slug: row.revision for slug, row in letters(store).items()}
+    events_before = len(events(store))
+
+    store.record_letter_pages(
+        {"read-5": "HTTP 500 from /x", "old-1": "letter page is truncated"}, read=["new-2"]
+    )
+    rows = letters(store)
+    assert rows["read-5"].page_error == "HTTP 500 from /x" and rows["read-5"].body_text == "text"
+    assert rows["read-5"].page_error_at.tzinfo is not None
+    assert rows["old-1"].page_error == "letter page is truncated"
+    assert rows["new-2"].page_error is None
+    # a letter with a body whose page failed since is asked for again
+    assert store.letter_page_backlog(10) == ["read-5", "same-day-3", "new-2", "old-1", "undated-4"]
+    assert store.letter_page_counts() == {"letters": 6, "with_body": 1, "unreadable": 2, "waiting": 3}
+    # bookkeeping: no revision, no event
+    assert {slug: row.revision for slug, row in rows.items()} == revisions
+    assert len(events(store)) == events_before
+
+    store.record_letter_pages({}, read=["read-5", "old-1"])
+    rows = letters(store)
+    assert rows["read-5"].page_error is None and rows["read-5"].page_error_at is None
+    assert rows["old-1"].page_error is None
+    assert store.letter_page_backlog(10) == ["same-day-3", "new-2", "old-1", "undated-4"]
