@@ -29,6 +29,7 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
             spider_kwargs={
                 "base_url": source.base_url,
                 "page_size": source.page_size,
+                "pages_per_run": source.pages_per_run,
                 "full": full,
             },
             pipeline="crawler.pipelines.letter_store.LetterStorePipeline",
@@ -72,8 +73,9 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
     raise KeyError(spider_name)
 
 
-def stored_state(spider_name: str, database: DatabaseConfig) -> dict[str, Any]:
-    """The spider's arguments that come from the store: what it has already."""
+def stored_state(spider_name: str, database: DatabaseConfig, *, letter_pages: int = 200) -> dict[str, Any]:
+    """The spider's arguments that come from the store: what it has already (for the letters
+    crawl, also the `letter_pages` newest letters still without a readable page)."""
     # Imported here, not at the top: the crawl process imports this module, and only its worker,
     # which runs this function, needs SQLAlchemy (see crawler.offload).
     from db.store import Store
@@ -81,7 +83,11 @@ def stored_state(spider_name: str, database: DatabaseConfig) -> dict[str, Any]:
     store = Store.open(database.url, busy_timeout_seconds=database.busy_timeout_seconds)
     try:
         if spider_name == "fda_warning_letters":
-            return {"known": store.letter_listing_states(), "listed": store.listed_letter_count()}
+            return {
+                "known": store.letter_listing_states(),
+                "listed": store.listed_letter_count(),
+                "backlog": store.letter_page_backlog(letter_pages),
+            }
         if spider_name == "fda_notices":
             return {"known": store.notice_page_states()}
         if spider_name == "clinic_sites":

@@ -3,7 +3,8 @@
 `exowatch crawl` starts this in a child process (Twisted's reactor cannot be restarted inside a
 long-lived daemon, and a hard timeout needs a process to kill). The parent creates the crawl_runs
 row; this fills it in: outcome, the failure reason, requests, errors and the letters stored.
-Exit status: 0 done, 3 source failure, 2 bad arguments or configuration.
+Exit status: 0 done (ok, or partial: what could be read is stored), 3 source failure, 2 bad
+arguments or configuration.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     summary = crawl(config, args.spider, run_id=args.run_id, full=args.full)
     print(json.dumps(summary, default=str))
-    return 0 if summary["status"] == "ok" else EXIT_FAILED
+    return 0 if summary["status"] in ("ok", "partial") else EXIT_FAILED
 
 
 def _die_with_parent() -> None:
@@ -85,7 +86,12 @@ def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[
         # it reads the store while Scrapy starts up here, then extracts, then writes
         offload.start()
     try:
-        state = offload.begin(stored_state, spider_name, config.database)
+        state = offload.begin(
+            stored_state,
+            spider_name,
+            config.database,
+            letter_pages=config.sources.fda_warning_letters.pages_per_run,
+        )
         plan = crawl_plan(spider_name, config, full=full)
         return _crawl(config, spider_name, plan, state, run_id)
     finally:

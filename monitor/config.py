@@ -113,6 +113,10 @@ class FdaWarningLettersSource:
 
     base_url: str = "https://www.fda.gov"
     page_size: int = 100
+    # Letter pages a crawl reads at most: new letters in the listing first, then stored letters
+    # still without a body (backfilled, or their page failed), newest first. A full crawl reads
+    # every listed letter's page whatever this says.
+    pages_per_run: int = 200
 
     def __post_init__(self) -> None:
         _require(
@@ -122,6 +126,11 @@ class FdaWarningLettersSource:
         )
         _require(
             1 <= self.page_size <= 500, "sources.fda_warning_letters.page_size", "an integer from 1 to 500"
+        )
+        _require(
+            1 <= self.pages_per_run <= 100_000,
+            "sources.fda_warning_letters.pages_per_run",
+            "an integer from 1 to 100000",
         )
 
 
@@ -291,7 +300,7 @@ SMTP_SECURITY = ("starttls", "tls", "none")
 SEVERITIES = ("low", "medium", "high")
 DEFAULT_CHANNEL_EVENTS = (
     "letter.new", "letter.updated", "notice.new", "notice.updated",
-    "flag.opened", "flag.escalated", "flag.resolved", "source.failing",
+    "flag.opened", "flag.escalated", "flag.resolved", "source.failing", "source.partial",
 )  # fmt: skip
 
 

@@ -53,7 +53,15 @@ def run_crawl(
             reason = _run_child(config, spider, run_id, config_path=config_path, full=full, store=store)
             run = store.run(run_id)
             if reason is None:  # ok, or partial: stored what it could read, with its reason
-                store.record_source_health(spider, failing=False, run_id=run_id, reason=None)
+                stats = run["stats"] or {}
+                store.record_source_health(
+                    spider,
+                    failing=False,
+                    run_id=run_id,
+                    reason=run["error"],
+                    pages_failed=int(stats.get("pages_failed", 0)),
+                    sources_failed=int(stats.get("sources_failed", 0)),
+                )
                 return CrawlOutcome(spider, run_id, run["status"], attempt, run["error"], run)
             if attempt < attempts:
                 sleep(config.crawl.retry_backoff_seconds * 2 ** (attempt - 1))

@@ -1,10 +1,18 @@
 """The letters one crawl has read, kept where they were extracted, and stored from there at its end.
 
-A letters crawl stores nothing until it is over (a failure must change nothing), so what it reads
-has to be kept until then. It is kept here, in the crawl's extraction worker (crawler.offload),
-which parses each listing page and letter page: the crawl process only decides what to fetch, and
-never holds, receives or stores a letter. At the end `store_letters` merges each letter's listing
-row and page into one record and writes them all, or `discard_letters` drops them.
+A letters crawl stores nothing until it is over (a source failure must change nothing), so what it
+reads has to be kept until then. It is kept here, in the crawl's extraction worker
+(crawler.offload), which parses each listing page and letter page: the crawl process only decides
+what to fetch, and never holds, receives or stores a letter. At the end `store_letters` merges
+each letter's listing row and page into one record and writes them all, or `discard_letters`
+drops them.
+
+No page sinks a crawl: a letter page that cannot be read (the extractor refuses it, or the spider
+could not get it: an HTTP error after retries, a truncated answer) is kept here as that letter's
+page error. The letter is stored from its listing row all the same (a stored one keeps its page's
+fields), the store notes the reason and the time on it (`page_error`, `page_error_at`) and later
+crawls try its page again; a page read clears them. The crawl's answer counts and names them, and
+its run is partial.
 
 Every function takes the crawl's key: the worker of one crawl serves one crawl, but inline (no
 worker, `extract_workers = 0`) one process may run several crawls, and their letters must not mix.
@@ -48,7 +56,8 @@ class _Letters:
     # the first one wins), so that the crawl's end only writes
     records: dict[str, LetterRecord] = field(default_factory=dict)
     pages: dict[str, LetterPageItem] = field(default_factory=dict)  # pages read before their row
-    failure: str | None = None  # a page that could not be read: nothing may be stored
+    read: set[str] = field(default_factory=set)  # letters whose page was read (asked-for slug too)
+    errors: dict[str, str] = field(default_factory=dict)  # slug -> why its page could not be read
 
 
 _crawls: dict[str, _Letters] = {}
@@ -73,21 +82,36 @@ def read_listing(crawl: str, body: bytes) -> ListingSummary:
     return ListingSummary(records_filtered=page.records_filtered, letters=tuple(letters))
 
 
-def read_letter(crawl: str, html: bytes, url: str) -> None:
-    """Extract and tag one letter page and keep it (a SourceFailure if it is not a whole letter)."""
+def read_letter(crawl: str, html: bytes, url: str, slug: str) -> None:
+    """Extract and tag the page of letter `slug` (the one asked for) and keep it; a page that is
+    not a whole letter page is kept as the letter's page error instead (never raised: one page
+    does not sink the crawl)."""
     letters = _letters(crawl)
     try:
         item = read_letter_page(html, url)
     except SourceFailure as exc:
-        # the spider hears of it too, but its store call may already be on its way: refuse it here
-        letters.failure = letters.failure or str(exc)
-        raise
-    slug = item.page.slug  # the page's own slug: where a redirect led
-    row = letters.rows.get(slug)
+        letters.errors[slug] = str(exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - an extractor bug on one page is that page's error
+        letters.errors[slug] = f"the letter page could not be extracted: {type(exc).__name__}: {exc}"
+        return
+    page_slug = item.page.slug  # the page's own slug: where a redirect led
+    letters.read.update((slug, page_slug))
+    letters.errors.pop(slug, None)
+    letters.errors.pop(page_slug, None)
+    row = letters.rows.get(page_slug)
     if row is not None:
-        letters.records[slug] = letter_record(slug, row, item, datetime.now(UTC))
+        letters.records[page_slug] = letter_record(page_slug, row, item, datetime.now(UTC))
     else:
-        letters.pages[slug] = item
+        letters.pages[page_slug] = item
+
+
+def letter_page_failed(crawl: str, slug: str, reason: str) -> None:
+    """The page of letter `slug` could not be had (an HTTP error after retries, a broken
+    connection, a truncated answer): kept as its page error."""
+    letters = _letters(crawl)
+    if slug not in letters.read:
+        letters.errors[slug] = reason
 
 
 def discard_letters(crawl: str) -> None:
@@ -97,22 +121,23 @@ def discard_letters(crawl: str) -> None:
 def store_letters(
     crawl: str, database_url: str, *, complete: bool, delist_after: int, source: str
 ) -> dict[str, Any]:
-    """Write what the crawl read: every letter once, and the listing's presence. Returns counts."""
+    """Write what the crawl read: every letter once (a letter whose page failed from its listing
+    row), its page's errors, and the listing's presence. Returns counts, and the page errors."""
     # Imported here, not at the top: the crawl process imports this module to name its functions,
     # and only the worker, which calls this one, needs SQLAlchemy (see crawler.offload).
     from db.store import Store
 
     letters = _crawls.pop(crawl, _Letters())
-    if letters.failure is not None:
-        raise SourceFailure(f"nothing stored: {letters.failure}")
     now = datetime.now(UTC)
     records = [
         letters.records.get(slug) or letter_record(slug, letters.rows.get(slug), letters.pages.get(slug), now)
         for slug in sorted(set(letters.rows) | set(letters.pages))
     ]
+    errors = dict(sorted(letters.errors.items()))
     store = Store.open(database_url)
     try:
         report = store.upsert_letters(records, source=source, overwrite=ALL_LETTER_FIELDS)
+        store.record_letter_pages(errors, letters.read)
         listing = store.record_listing(letters.rows, complete=complete, delist_after=delist_after)
     finally:
         store.close()
@@ -123,6 +148,8 @@ def store_letters(
             "unchanged": len(report.unchanged),
             "delisted": len(listing.delisted),
             "relisted": len(listing.relisted),
+            "pages_read": len(letters.pages) + len(letters.records),
         },
         "records": dict(zip(("new", "changed", "unchanged"), report.counts(), strict=True)),
+        "page_errors": errors,
     }

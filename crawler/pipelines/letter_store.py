@@ -1,8 +1,10 @@
 """Store a crawl's letters, once the crawl is over and only if it did not fail.
 
 Letters are gathered for the whole crawl and written when the spider closes: a crawl that ends in
-a source failure (a block page on page 7 of the listing, a truncated letter) must change nothing,
-so nothing may be written before its end. They are gathered, merged (a letter's listing row and
+a source failure (a block page on page 7 of the listing) must change nothing, so nothing may be
+written before its end. A letter page that could not be read is no such failure: the letter is
+stored from its listing row with its page error, and the spider's `page_failures` name it (the
+run is then partial). They are gathered, merged (a letter's listing row and
 its page make one record) and written in the crawl's worker (crawler.pipelines.letter_collection);
 this pipeline tells it to store them, or to drop them, and puts the counts in the crawl's stats.
 The crawler is the authority on a letter: every field it states replaces the stored one (a
@@ -16,7 +18,6 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler import offload
-from crawler.errors import SourceFailure
 from crawler.pipelines.letter_collection import discard_letters, store_letters
 
 
@@ -42,21 +43,21 @@ class LetterStorePipeline:
             await offload.run(discard_letters, spider.crawl_key)
             stats.set_value("exowatch/stored", False)
             return
-        try:
-            counts = await offload.run(
-                store_letters,
-                spider.crawl_key,
-                self.database_url,
-                complete=bool(spider.complete),
-                delist_after=self.delist_after,
-                source=self.source,
-            )
-        except SourceFailure:  # a page failed after the crawl went idle; the spider has its reason
-            stats.set_value("exowatch/stored", False)
-            return
+        counts = await offload.run(
+            store_letters,
+            spider.crawl_key,
+            self.database_url,
+            complete=bool(spider.complete),
+            delist_after=self.delist_after,
+            source=self.source,
+        )
         for name, value in counts["letters"].items():
             stats.set_value(f"exowatch/letters_{name}", value)
         for name, value in counts["records"].items():
             stats.set_value(f"exowatch/records_{name}", value)
+        if counts["page_errors"]:
+            stats.set_value("exowatch/pages_failed", len(counts["page_errors"]))
+        for slug, reason in counts["page_errors"].items():
+            spider.page_failures.append(f"letter {slug}: {reason}")
         stats.set_value("exowatch/stored", True)
         stats.set_value("exowatch/listing_complete", bool(spider.complete))

@@ -6,9 +6,16 @@ a response or close-out the store lacks) and stops paging once a whole page hold
 already has. With `full=True` it walks the whole listing and reads every letter page again: that
 is what lets the store count a letter's absence towards delisting, and notice a changed text.
 
-The spider only extracts: anything that is not what a healthy source sends (a block page, an HTTP
-error, JSON of another shape, a truncated letter page) ends the crawl as a source failure, and the
-store pipeline then writes nothing.
+Then, within `pages_per_run` letter pages a crawl (the listing's letters come first), the pages of
+stored letters that have none yet or whose page failed (`backlog`, from the store, newest first):
+letters backfilled from FDA's exports get their bodies, a few hundred a crawl.
+
+The spider only extracts. A failure of the listing (a block page, an HTTP error, JSON of another
+shape), or the source refusing the crawler on any request (Akamai's redirect to its apology page:
+crawler.middlewares), ends the crawl as a source failure, and the store pipeline then writes
+nothing. A letter page that cannot be read (an HTTP error after retries, a truncated or foreign
+page) is that letter's page error, not the crawl's: the letter is stored from its listing row, the
+run is partial, and the next crawl asks for the page again.
 
 What it reads is kept in the crawl's extraction worker (crawler.pipelines.letter_collection),
 which parses every listing page and letter page; the spider keeps only what it needs to decide
@@ -25,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from functools import partial
 from typing import Any
@@ -41,7 +48,7 @@ from crawler import offload
 from crawler.errors import SourceFailure
 from crawler.normalize.letters import LETTERS_PATH
 from crawler.normalize.text import parse_listing_date
-from crawler.pipelines.letter_collection import read_letter, read_listing
+from crawler.pipelines.letter_collection import letter_page_failed, read_letter, read_listing
 
 LISTING_AJAX_PATH = "/datatables/views/ajax"
 LISTING_PAGE_PATH = (
@@ -57,8 +64,11 @@ LISTING_PARAMS = {
 #: A first listing page reporting fewer than this share of the letters listed before is a failure.
 MIN_LISTING_SHARE = 0.5
 
-#: slug -> (response letter date, close-out date, page stored)
-KnownLetters = Mapping[str, tuple[date | None, date | None, bool]]
+#: slug -> (response letter date, close-out date) of every stored letter
+KnownLetters = Mapping[str, tuple[date | None, date | None]]
+
+#: Letter pages a crawl reads at most when the configuration does not say
+PAGES_PER_RUN = 200
 
 
 _SPIDER_MW = "scrapy.spidermiddlewares"
@@ -89,8 +99,10 @@ class FdaWarningLettersSpider(scrapy.Spider):
         base_url: str = "https://www.fda.gov",
         page_size: int = 100,
         full: bool = False,
+        pages_per_run: int = PAGES_PER_RUN,
         known: KnownLetters | None = None,
         listed: int = 0,
+        backlog: Sequence[str] = (),
         stored_state: Callable[[], Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -98,16 +110,20 @@ class FdaWarningLettersSpider(scrapy.Spider):
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
         self.full = full
+        self.pages_per_run = pages_per_run  # letter pages asked for at most (a full crawl: every listed one)
         self.known: KnownLetters = known or {}
         self.listed = listed  # letters the listing showed last time
+        self.backlog: Sequence[str] = backlog  # stored letters still without a readable page, newest first
         # or both, from the store, when the first listing page is in: see _learn_stored_state
         self._stored_state = stored_state
         self.failure: str | None = None
+        self.page_failures: list[str] = []  # letter pages that could not be read (the store pipeline's)
         self.complete = False  # the whole listing was read, to its last row
         self.seen: set[str] = set()  # the letters the listing showed
         # the key of what this crawl read, kept in the worker for the store pipeline (module doc)
         self.crawl_key = uuid.uuid4().hex
         self.requested: set[str] = set()  # letter pages asked for (the listing can repeat a row)
+        self._backlog_asked = False
         self._draw = 0
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -150,6 +166,8 @@ class FdaWarningLettersSpider(scrapy.Spider):
             self._fail(f"listing shrank to {page.records_filtered} letters from {self.listed} listed before")
         all_known = True
         requests = []
+        crawler = getattr(self, "crawler", None)  # None when a test calls a callback directly
+        stats = crawler.stats if crawler is not None else None
         for letter in page.letters:
             slug = letter.slug
             self.seen.add(slug)
@@ -157,41 +175,69 @@ class FdaWarningLettersSpider(scrapy.Spider):
                 all_known = False
                 if slug in self.requested:
                     continue
-                self.requested.add(slug)
-                requests.append(
-                    scrapy.Request(  # deduplicated above: no request fingerprinting needed
-                        f"{self.base_url}{LETTERS_PATH}{slug}",
-                        headers={"Referer": f"{self.base_url}{LISTING_PAGE_PATH}"},
-                        callback=self.parse_letter,
-                        errback=self.on_error,
-                        cb_kwargs={"slug": slug},
-                        dont_filter=True,
-                    )
-                )
+                if not self.full and len(self.requested) >= self.pages_per_run:
+                    # over budget: stored from its listing row now, its page read by a later crawl
+                    if stats is not None:
+                        stats.inc_value("exowatch/letter_pages_deferred")
+                    continue
+                requests.append(self._letter_request(slug))
         next_start = start + len(page.letters)
-        if page.letters and next_start < page.records_filtered:
-            if self.full or not all_known:
-                # first: Scrapy schedules a callback's requests one event-loop turn each, while
-                # it fetches; last, the next listing page waited for this page's letters, and the
-                # downloader ran dry at the end of every listing page
-                requests.insert(0, self._listing_request(next_start))
+        more = bool(page.letters) and next_start < page.records_filtered
+        if more and (self.full or not all_known):
+            # first: Scrapy schedules a callback's requests one event-loop turn each, while
+            # it fetches; last, the next listing page waited for this page's letters, and the
+            # downloader ran dry at the end of every listing page
+            requests.insert(0, self._listing_request(next_start))
         else:
-            self.complete = True
+            self.complete = not more
+            requests.extend(self._backlog_requests())
+        return requests
+
+    def _letter_request(self, slug: str) -> scrapy.Request:
+        self.requested.add(slug)
+        return scrapy.Request(  # deduplicated by the callers: no request fingerprinting needed
+            f"{self.base_url}{LETTERS_PATH}{slug}",
+            headers={"Referer": f"{self.base_url}{LISTING_PAGE_PATH}"},
+            callback=self.parse_letter,
+            errback=self.on_letter_error,
+            cb_kwargs={"slug": slug},
+            dont_filter=True,
+        )
+
+    def _backlog_requests(self) -> list[scrapy.Request]:
+        """Once the listing is read: the stored letters still without a readable page, newest
+        first, for what is left of the crawl's budget of letter pages."""
+        if self._backlog_asked:
+            return []
+        self._backlog_asked = True
+        requests = []
+        for slug in self.backlog:
+            if len(self.requested) >= self.pages_per_run:
+                break
+            if slug not in self.requested:
+                requests.append(self._letter_request(slug))
+        crawler = getattr(self, "crawler", None)
+        if requests and crawler is not None:
+            crawler.stats.set_value("exowatch/letter_pages_backlog", len(requests))
         return requests
 
     def _learn_stored_state(self) -> None:
-        """What the store holds (`known`, `listed`), asked of the crawl's worker before the crawl
+        """What the store holds (`known`, `listed`, `backlog`), asked of the crawl's worker before the crawl
         started (crawler.run) and needed only now: the first listing page was fetched meanwhile.
         The worker answers in order, so its answer is in by the time the listing's is."""
         if self._stored_state is not None:
             state, self._stored_state = self._stored_state(), None
             self.known, self.listed = state["known"], state["listed"]
+            self.backlog = state.get("backlog", ())
 
     def _needs_page(self, slug: str, response_letter: object, closeout_letter: object) -> bool:
+        """A listed letter is news (its page is read first, and the listing is paged on) when the
+        store lacks it or its listing row shows a response or close-out the store lacks. A stored
+        letter still without a readable page is not: the backlog asks for it."""
         if self.full:  # a full crawl reads every letter again: that is how a changed text is seen
             return True
         state = self.known.get(slug)
-        if state is None or not state[2]:
+        if state is None:
             return True
         listed = (_date(response_letter), _date(closeout_letter))
         return any(
@@ -202,28 +248,43 @@ class FdaWarningLettersSpider(scrapy.Spider):
 
     def parse_letter(self, response: Response, slug: str) -> Awaitable[None] | None:
         # Extracted, tagged and kept in the extraction worker while Scrapy goes on fetching: no
-        # answer to wait for, unless the worker is far behind (then Scrapy waits with us).
+        # answer to wait for, unless the worker is far behind (then Scrapy waits with us). A page
+        # that is not a whole letter page is kept there as the letter's page error.
         return offload.post(
             read_letter,
             self.crawl_key,
             response.body,
             response.url,
+            slug,
             on_error=partial(self._letter_failed, slug),
         )
 
+    def on_letter_error(self, failure: Failure) -> None:
+        """A letter page that could not be had (after Scrapy's retries): the letter's page error.
+        Unless the source refused the crawler (a SourceFailure from the middlewares, such as
+        Akamai's redirect to its apology page): that is the source's failure, not the page's."""
+        slug = failure.request.cb_kwargs["slug"]
+        reason = _reason(failure, urlsplit(failure.request.url).path)
+        if failure.check(SourceFailure):
+            self._fail(f"letter {slug}: {reason}")
+        self.logger.error("letter page failed: %s: %s", slug, reason)
+        # no backlog wait here (an error is small, and rare): the posted call is not awaited
+        offload.post(
+            letter_page_failed, self.crawl_key, slug, reason, on_error=partial(self._letter_failed, slug)
+        )
+
     def _letter_failed(self, slug: str, exc: Exception) -> None:
+        # not the page's fault: the worker that keeps the crawl's letters died (or could not
+        # answer), so what the crawl read is lost: the crawl fails
         self._fail_soon(f"letter {slug}: {exc}")
 
     # -- failures ------------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> None:
+        """The listing could not be read: a source failure."""
         request = failure.request if hasattr(failure, "request") else None
         where = urlsplit(request.url).path if request is not None else "a request"
-        if failure.check(HttpError):
-            reason = f"HTTP {failure.value.response.status} from {where}"
-        else:
-            reason = f"{failure.type.__name__} on {where}: {str(failure.value)[:200]}"
-        self._fail(reason)
+        self._fail(_reason(failure, where))
 
     def _fail(self, reason: str) -> None:
         """A source failure ends the crawl; the first reason is the one recorded."""
@@ -243,6 +304,12 @@ class FdaWarningLettersSpider(scrapy.Spider):
         if self.failure is None:
             self.failure = reason
             self.logger.error("source failure: %s", reason)
+
+
+def _reason(failure: Failure, where: str) -> str:
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status} from {where}"
+    return f"{failure.type.__name__} on {where}: {str(failure.value)[:200]}"
 
 
 def _date(value: object) -> date | None:

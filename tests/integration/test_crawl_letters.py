@@ -3,6 +3,8 @@ into a real store, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -155,17 +157,200 @@ def test_source_failures_fail_the_crawl_and_change_nothing(site, answer, reason)
     assert source_events(site.store) == ["source.failing"]  # once, however many tries
 
 
-def test_a_truncated_letter_page_fails_the_crawl(site):
+LETTER_PATH = "/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
+
+
+def letter_requests(server) -> list[str]:
+    """The letter pages the replay server was asked for, in order (a retry is asked again)."""
+    return [path.removeprefix(LETTER_PATH) for path in server.requests if path.startswith(LETTER_PATH)]
+
+
+def test_a_truncated_letter_page_is_a_page_error_not_a_failed_crawl(site):
     from tests.fda_site import PAGES
 
     truncated = (PAGES / f"{KIMERA}.truncated.html").read_bytes()
-    site.server.routes[
-        f"/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/{KIMERA}"
-    ] = static(truncated)
+    site.server.routes[f"{LETTER_PATH}{KIMERA}"] = static(truncated)
     code, out, _ = site.exowatch("crawl", "fda_warning_letters", "--full")
-    assert code == 1
-    assert f"letter {KIMERA}" in out
-    assert rows(site.store) == {} and kinds(site.store) == []
+    assert code == 0, out
+    assert "partial" in out and f"letter {KIMERA}: letter page is truncated" in out
+    letters = rows(site.store)
+    assert set(letters) == {letter.slug for letter in site.letters}
+    kimera = letters[KIMERA]
+    assert kimera.company_name == "Kimera Labs, Inc." and kimera.body_text is None  # its listing row
+    assert kimera.page_error.startswith("letter page is truncated")
+    assert kinds(site.store) == ["letter.new"] * len(site.letters)
+
+
+BROKEN_500 = "granules-india-limited-697115-02262025"
+NOT_A_LETTER = "invitrx-therapeutics-inc-581182-03162020"
+
+
+def test_unreadable_letter_pages_are_stored_from_the_listing_retried_and_cleared(site):
+    from tests.fda_site import PAGES
+    from tests.notices_site import NOTICES
+
+    # one page answers 500 (after Scrapy's two retries), one is an fda.gov page that is no letter
+    site.server.routes[f"{LETTER_PATH}{BROKEN_500}"] = static(b"<html>oops</html>", status=500)
+    alert = (
+        "vaccines-blood-biologics/safety-availability-biologics/public-safety-notification-exosome-products"
+    )
+    site.server.routes[f"{LETTER_PATH}{NOT_A_LETTER}"] = static(
+        (NOTICES / "site" / f"{alert}.html").read_bytes()
+    )
+    before = datetime.now(UTC)
+    code, out, err = site.exowatch("crawl", "fda_warning_letters")
+    assert code == 0, out + err
+    assert f"run #1 partial: {len(site.letters)} new, 0 changed, 0 unchanged" in out
+    run = last_run(site.store)
+    assert run.status == "partial" and run.stats["pages_failed"] == 2
+    assert run.error.startswith("2 failed: ")
+    assert f"letter {BROKEN_500}: HTTP 500" in run.error
+    assert f"letter {NOT_A_LETTER}: not a warning-letter page" in run.error
+    letters = rows(site.store)
+    assert set(letters) == {letter.slug for letter in site.letters}
+    for slug, letter in letters.items():
+        if slug in (BROKEN_500, NOT_A_LETTER):
+            # stored from its listing row, with why and when its page could not be read
+            assert letter.company_name and letter.posted_date and letter.issuing_office, slug
+            assert letter.body_text is None and letter.content_hash is None and letter.tags is None
+            assert letter.page_error_at is not None and letter.page_error_at.tzinfo is not None
+            assert before <= letter.page_error_at <= datetime.now(UTC)
+        else:
+            assert letter.body_text and letter.content_hash and letter.page_fetched_at, slug
+            assert letter.page_error is None and letter.page_error_at is None, slug
+    assert letters[BROKEN_500].page_error.startswith("HTTP 500 from ")
+    assert letters[NOT_A_LETTER].page_error.startswith("not a warning-letter page")
+    assert kinds(site.store) == ["letter.new"] * len(site.letters)
+    assert source_events(site.store) == ["source.partial"]
+    first_failed_at = letters[BROKEN_500].page_error_at
+
+    # the next crawl asks for those two pages again, and for no other
+    site.server.requests.clear()
+    code, out, err = site.exowatch("crawl", "fda_warning_letters")
+    assert code == 0, out + err
+    assert sorted(set(letter_requests(site.server))) == sorted([BROKEN_500, NOT_A_LETTER])
+    assert letter_requests(site.server).count(BROKEN_500) == 3  # Scrapy's retries
+    assert last_run(site.store).status == "partial"
+    again = rows(site.store)
+    assert again[BROKEN_500].page_error_at > first_failed_at
+    assert source_events(site.store) == ["source.partial"]  # the same two pages: nothing new to tell
+
+    # repaired: read, their errors cleared, the run ok; later crawls ask for no letter page
+    for slug in (BROKEN_500, NOT_A_LETTER):
+        site.server.routes[f"{LETTER_PATH}{slug}"] = static((PAGES / f"{slug}.html").read_bytes())
+    site.server.requests.clear()
+    code, out, err = site.exowatch("crawl", "fda_warning_letters")
+    assert code == 0, out + err
+    assert sorted(letter_requests(site.server)) == sorted([BROKEN_500, NOT_A_LETTER])
+    run = last_run(site.store)
+    assert (run.status, run.error, run.records_changed) == ("ok", None, 2)
+    fixed = rows(site.store)
+    for slug in (BROKEN_500, NOT_A_LETTER):
+        assert fixed[slug].body_text and fixed[slug].tags is not None
+        assert fixed[slug].page_error is None and fixed[slug].page_error_at is None
+    assert source_events(site.store) == ["source.partial", "source.recovered"]
+    site.server.requests.clear()
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 0
+    assert letter_requests(site.server) == []
+
+
+def newest_first(letters) -> list[str]:
+    """Slugs by letter date, then posted date, newest first; then by slug."""
+
+    def day(text: str) -> int:
+        return -datetime.strptime(text, "%m/%d/%Y").toordinal()
+
+    return [
+        item.slug
+        for item in sorted(letters, key=lambda item: (day(item.issued), day(item.posted), item.slug))
+    ]
+
+
+def test_backfilled_letters_get_their_bodies_newest_first_within_pages_per_run(site, tmp_path):
+    import csv
+
+    export = tmp_path / "export.csv"
+    with export.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["url", "posted_date", "letter_date", "company", "issuing_office", "subject"])
+        for item in site.letters:
+            writer.writerow(
+                [
+                    f"{LETTER_PATH}{item.slug}",
+                    item.posted,
+                    item.issued,
+                    item.company,
+                    item.office,
+                    item.subject,
+                ]
+            )
+    assert site.exowatch("import-letters", str(export))[0] == 0
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config.read_text("utf-8").replace("page_size = 4\n", "page_size = 4\npages_per_run = 5\n")
+    )
+    assert all(letter.body_text is None for letter in rows(site.store).values())
+
+    order = newest_first(site.letters)
+    assert len(order) == 12
+    read: list[str] = []
+    for chunk in (order[:5], order[5:10], order[10:]):
+        site.server.requests.clear()
+        code, out, err = site.exowatch("crawl", "fda_warning_letters")
+        assert code == 0, out + err
+        asked = letter_requests(site.server)
+        assert sorted(asked) == sorted(chunk)  # the newest letters still without a body
+        read += asked
+        with_body = {slug for slug, letter in rows(site.store).items() if letter.body_text}
+        assert with_body == set(read)
+        assert last_run(site.store).stats["letter_pages_backlog"] == len(chunk)
+    letters = rows(site.store)
+    assert all(
+        letter.body_text and letter.content_hash and letter.tags is not None for letter in letters.values()
+    )
+    assert "exosome" in letters[KIMERA].tags and {"XoGlo", "XoGlo Pro"} <= set(letters[KIMERA].product_names)
+    site.server.requests.clear()
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 0
+    assert letter_requests(site.server) == []
+
+
+def test_new_letters_in_the_listing_come_before_the_backlog(site, tmp_path):
+    """A store whose letters all lack a body, and a listing with two letters it does not know:
+    those two are read first, the backlog fills what is left of pages_per_run."""
+    import csv
+
+    known = site.letters[2:]
+    export = tmp_path / "export.csv"
+    with export.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["url", "posted_date", "letter_date", "company", "issuing_office", "subject"])
+        for item in known:
+            writer.writerow(
+                [
+                    f"{LETTER_PATH}{item.slug}",
+                    item.posted,
+                    item.issued,
+                    item.company,
+                    item.office,
+                    item.subject,
+                ]
+            )
+    assert site.exowatch("import-letters", str(export))[0] == 0
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config.read_text("utf-8").replace("page_size = 4\n", "page_size = 100\npages_per_run = 5\n")
+    )
+    site.server.requests.clear()
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 0
+    asked = letter_requests(site.server)
+    # news: the letters the store lacks, and those whose listing row shows a response or close-out
+    news = [item.slug for item in site.letters[:2]] + [
+        item.slug for item in known if item.response or item.closeout
+    ]
+    backlog = [slug for slug in newest_first(known) if slug not in news][: 5 - len(news)]
+    assert len(news) < 5 and backlog
+    assert sorted(asked) == sorted(news + backlog)
+    assert last_run(site.store).stats["letter_pages_backlog"] == len(backlog)
 
 
 def test_a_changed_letter_text_is_one_letter_updated(site):

@@ -214,3 +214,36 @@ def test_a_notice_page_that_fails_keeps_the_feed_record_and_the_run_names_it(sit
     assert site.exowatch("crawl", "fda_notices")[0] == 0
     assert notices(site.store)[CBER_NOTIFICATION].body_text
     assert "notice.updated" not in [k for k, _ in events(site.store)]
+
+
+def test_one_alert_page_answering_500_among_good_ones_is_a_partial_run_that_keeps_the_others(site):
+    path = EXOSOME_ALERT.removeprefix("https://www.fda.gov")
+    site.server.routes[path] = static(b"<html>server error</html>", status=500)
+    code, out, err = site.exowatch("crawl", "fda_notices")
+    assert code == 0, out + err
+    assert "fda_notices: run #1 partial: 13 new" in out
+    run = last_run(site.store)
+    assert run.status == "partial" and run.stats["pages_failed"] == 1
+    assert run.error.startswith("1 failed: ") and f"{EXOSOME_ALERT}: HTTP 500" in run.error
+    stored = notices(site.store)
+    assert set(stored) == set(expected_notices())  # every notice, the broken page's from its feeds
+    assert stored[EXOSOME_ALERT].body_text is None and stored[EXOSOME_ALERT].title
+    assert all(row.body_text for url, row in stored.items() if url != EXOSOME_ALERT)
+    with site.store.engine.connect() as connection:
+        health = connection.execute(
+            select(Event.kind, Event.summary).where(Event.subject_type == "source")
+        ).all()
+    assert [(kind, summary["pages_failed"]) for kind, summary in health] == [("source.partial", 1)]
+
+    # the next crawl asks for that page again, and for no other alert page
+    site.server.routes[path] = static((NOTICES / "site" / (path.lstrip("/") + ".html")).read_bytes())
+    site.server.requests.clear()
+    code, out, err = site.exowatch("crawl", "fda_notices")
+    assert code == 0, out + err
+    pages = [
+        p
+        for p in site.server.requests
+        if not p.endswith((".xml", "robots.txt")) and p != "/" + INDEX.split("/", 3)[3]
+    ]
+    assert pages == [path]
+    assert last_run(site.store).status == "ok" and notices(site.store)[EXOSOME_ALERT].body_text

@@ -76,6 +76,18 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeypat
         ("[database]\nurl = 'sqlite:rel.db'\n", "must be a sqlite:/// or postgresql:// URL"),
         ("[database]\nurl = 'postgresql+asyncpg://u@h/db'\n", "must be a sqlite:/// or postgresql:// URL"),
         ("[crawl]\nextract_workers = 2\n", "key 'crawl.extract_workers' must be 0 or 1"),
+        (
+            "[sources.fda_warning_letters]\npages_per_run = 0\n",
+            "key 'sources.fda_warning_letters.pages_per_run' must be an integer from 1 to 100000",
+        ),
+        (
+            "[sources.fda_warning_letters]\npages_per_run = '200'\n",
+            "key 'sources.fda_warning_letters.pages_per_run' must be an integer, got string '200'",
+        ),
+        (
+            "[sources.fda_warning_letters]\npages_per_rn = 5\n",
+            "unknown key 'sources.fda_warning_letters.pages_per_rn'",
+        ),
     ],
 )
 def test_bad_config_is_one_line_naming_file_key_and_expectation(tmp_path, body, expected):
@@ -86,6 +98,15 @@ def test_bad_config_is_one_line_naming_file_key_and_expectation(tmp_path, body, 
     assert message.startswith(f"{path}: ")
     assert expected in message
     assert "\n" not in message
+
+
+def test_letter_pages_per_run_defaults_to_200_and_is_read_from_the_file(tmp_path):
+    assert Config().sources.fda_warning_letters.pages_per_run == 200
+    assert load_config(ROOT / "config.toml", env={}).sources.fda_warning_letters.pages_per_run == 200
+    path = write(tmp_path, "[sources.fda_warning_letters]\npages_per_run = 1000\n")
+    config = load_config(path, env={})
+    assert config.sources.fda_warning_letters.pages_per_run == 1000
+    assert config.sources.fda_warning_letters.page_size == 100  # the rest keeps its defaults
 
 
 def test_unknown_key_lists_the_allowed_keys(tmp_path):
