@@ -2,7 +2,8 @@
 
 Sections, in order: new and updated FDA warning letters (tagged ones first, with tags and products
 named), FDA notices (relevant ones first), clinic flags opened, escalated or resolved (severity,
-evidence snippet, page, the FDA action cited), and failing sources. The digest covers the events
+evidence snippet, page, the FDA action cited), and source health (sources failing, sources whose
+crawl could not read some pages, sources recovered). The digest covers the events
 first_event_id..last_event_id it was built from, filtered or not: the cursor moves past all of them.
 """
 
@@ -19,7 +20,7 @@ SECTIONS = (
     ("letters", "FDA warning letters"),
     ("notices", "FDA safety notices"),
     ("flags", "Clinics flagged"),
-    ("sources", "Sources failing"),
+    ("sources", "Source health"),
 )
 
 
@@ -103,7 +104,10 @@ def _item(
     kind, summary = event["kind"], event["summary"] or {}
     if kind.startswith(("letter.", "notice.")):
         tags = tuple(record.get("tags") or summary.get("tags") or ())
-        if channel.tags and not set(tags) & set(channel.tags) and kind.endswith(".new"):
+        first_read = kind == "letter.updated" and _first_page_read(summary)
+        # a tag filter keeps the new records it names; a letter's first page read is its news
+        # too (a letter backfilled from an export gets its text and tags only then)
+        if channel.tags and not set(tags) & set(channel.tags) and (kind.endswith(".new") or first_read):
             return None
         if kind.startswith("letter."):
             title = summary.get("company_name") or event["subject_key"]
@@ -111,7 +115,9 @@ def _item(
                 summary.get("subject") or "",
                 f"Issued by {summary.get('issuing_office')}" if summary.get("issuing_office") else "",
             ]
-            if kind == "letter.updated":
+            if first_read:
+                lines = ["Its letter page was read (its text, tags and products are stored)"]
+            elif kind == "letter.updated":
                 lines = [f"Changed: {', '.join(sorted((summary.get('changes') or {}).keys()))}"]
         else:
             title = summary.get("title") or event["subject_key"]
@@ -153,4 +159,38 @@ def _item(
             severity=severity,
             clinic=summary.get("clinic") or str(event["subject_key"]),
         )
-    return Item(event["id"], kind, str(event["subject_key"]), None, (str(summary.get("error") or ""),))
+    return Item(event["id"], kind, str(event["subject_key"]), None, _source_lines(kind, summary))
+
+
+#: A letter's lifecycle fields: a change of one is news whatever the channel's tag filter.
+_LETTER_LIFECYCLE = frozenset({"response_letter_date", "closeout_letter_date"})
+
+
+def _first_page_read(summary: Mapping[str, Any]) -> bool:
+    """A letter.updated that tells the first reading of a stored letter's page (a letter
+    backfilled from an export, or whose page had failed): its text hash went from none to one,
+    and no response or close-out changed with it."""
+    changes = summary.get("changes") or {}
+    text = changes.get("content_hash")
+    return (
+        isinstance(text, dict) and "to" in text and text.get("from") is None
+    ) and not _LETTER_LIFECYCLE & set(changes)
+
+
+def _source_lines(kind: str, summary: Mapping[str, Any]) -> tuple[str, ...]:
+    """A source event's details: what failed, how many pages could not be read, the reasons."""
+    error = str(summary.get("error") or "")
+    if kind == "source.partial":
+        lines = []
+        for key, one, several in (
+            ("pages_failed", "page", "pages"),
+            ("sources_failed", "feed, index page or listing", "feeds, index pages or listings"),
+        ):
+            count = int(summary.get(key) or 0)
+            if count:
+                noun = one if count == 1 else several
+                lines.append(f"{count} {noun} could not be read (tried again by the next crawl)")
+        return (*lines, error) if error else tuple(lines)
+    if kind == "source.recovered":
+        return ("Works again: its last crawl read everything",)
+    return (error,)

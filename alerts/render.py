@@ -30,13 +30,28 @@ _SUBJECT_WORDS = {
     "letters": ("FDA warning letter", "FDA warning letters"),
     "notices": ("FDA safety notice", "FDA safety notices"),
     "flags": ("clinic flagged", "clinics flagged"),
-    "sources": ("source failing", "sources failing"),
+}
+
+
+#: How the subject line counts source health, by event kind.
+_SOURCE_WORDS = {
+    "source.failing": ("source failing", "sources failing"),
+    "source.partial": ("source partly read", "sources partly read"),
+    "source.recovered": ("source recovered", "sources recovered"),
 }
 
 
 def subject(digest: Digest) -> str:
     counts = digest.counts()
-    parts = [f"{counts[key]} {_SUBJECT_WORDS[key][counts[key] != 1]}" for key, _ in SECTIONS if counts[key]]
+    parts = []
+    for key, _ in SECTIONS:
+        if key == "sources":
+            kinds = [item.kind for item in digest.sections.get(key, ())]
+            for kind, words in _SOURCE_WORDS.items():
+                if kinds.count(kind):
+                    parts.append(f"{kinds.count(kind)} {words[kinds.count(kind) != 1]}")
+        elif counts[key]:
+            parts.append(f"{counts[key]} {_SUBJECT_WORDS[key][counts[key] != 1]}")
     line = f"exowatch {digest.channel}: " + ", ".join(parts)
     return " ".join(_CONTROL.sub(" ", line).split())  # one line: a header cannot be split
 

@@ -213,6 +213,8 @@ def _status_report(store: Store, config: Config, event_limit: int) -> dict[str, 
         )
         if source == "fda_warning_letters":  # the walk of the whole listing, a job of its own
             sources[-1]["next_full_run"] = _status_next(jobs, "crawl:fda_warning_letters:full")
+            # how far the letters' pages are read: with a body, unreadable (page_error), waiting
+            sources[-1]["letter_pages"] = store.letter_page_counts()
     counts = store.open_flag_counts()
     flags = {"open": sum(counts.values())}
     flags |= {severity: sum(n for (s, _), n in counts.items() if s == severity) for severity in _SEVERITIES}
@@ -261,6 +263,10 @@ def _status_run(run: dict[str, Any]) -> dict[str, Any]:
         "new": run["records_new"],
         "changed": run["records_changed"],
         "unchanged": run["records_unchanged"],
+        # pages (letter or alert pages, clinic pages) and sources (feeds, index pages, listings)
+        # the run could not read: a partial run's count
+        "pages_failed": int((run["stats"] or {}).get("pages_failed", 0)),
+        "sources_failed": int((run["stats"] or {}).get("sources_failed", 0)),
         "error": _one_line(run["error"]) if run["error"] else None,
     }
 
@@ -362,6 +368,10 @@ def _status_run_line(run: dict[str, Any]) -> str:
         f"#{run['id']} {run['status']} at {_at(run['started_at'])}: {run['new']} new, "
         f"{run['changed']} changed, {run['unchanged']} unchanged"
     )
+    if run["pages_failed"]:
+        line += f", {run['pages_failed']} {'page' if run['pages_failed'] == 1 else 'pages'} not read"
+    if run["sources_failed"]:
+        line += f", {run['sources_failed']} {'source' if run['sources_failed'] == 1 else 'sources'} not read"
     return line + (f"; error: {run['error']}" if run["error"] else "")
 
 
@@ -379,6 +389,13 @@ def _print_status(report: dict[str, Any]) -> None:
         echo(f"    next run: {_status_when(entry['next_run'], now)}")
         if "next_full_run" in entry:
             echo(f"    next full listing walk: {_status_when(entry['next_full_run'], now)}")
+        if "letter_pages" in entry:
+            pages = entry["letter_pages"]
+            echo(
+                f"    letter pages: {pages['with_body']} of {pages['letters']} letters have a body; "
+                f"{pages['unreadable']} could not be read (page_error, tried again), "
+                f"{pages['waiting']} not fetched yet"
+            )
     flags = report["flags"]
     echo(
         f"open flags: {flags['open']} (high {flags['high']}, medium {flags['medium']}, low {flags['low']}); "

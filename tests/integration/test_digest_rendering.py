@@ -97,7 +97,7 @@ def test_every_section_shows_in_the_rendered_email_and_the_screenshot_is_not_bla
         "FDA warning letters (1)",
         "FDA safety notices (1)",
         "Clinics flagged (2)",
-        "Sources failing (1)",
+        "Source health (1)",
     ):
         assert heading in dom
     assert "<script>alert(1)</script>" not in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom

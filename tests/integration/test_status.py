@@ -290,3 +290,42 @@ def test_status_before_any_daemon_ran_says_not_scheduled(store, status):
     assert {e["next_run"]["state"] for e in report["sources"]} == {"no daemon"}
     assert {c["next_digest"]["state"] for c in report["channels"]} == {"no daemon"}
     assert report["latest_events"] == [] and report["latest_runs"] == []
+
+
+def test_status_counts_the_letter_pages_that_could_not_be_read(store, status):
+    store.upsert_letters(
+        [
+            LetterRecord(slug="read", url="https://www.fda.gov/x/read", body_text="text", content_hash="h"),
+            LetterRecord(slug="broken", url="https://www.fda.gov/x/broken"),
+            LetterRecord(slug="backfilled-1", url="https://www.fda.gov/x/backfilled-1"),
+            LetterRecord(slug="backfilled-2", url="https://www.fda.gov/x/backfilled-2"),
+        ],
+        source="test",
+    )
+    store.record_letter_pages({"broken": "HTTP 500 from /x/broken"}, read=["read"])
+    run = store.start_run("fda_warning_letters")
+    store.finish_run(
+        run,
+        status="partial",
+        counts=(4, 0, 0),
+        seen=4,
+        error="1 failed: letter broken: HTTP 500 from /x/broken",
+        stats={"pages_failed": 1, "letters_pages_read": 1},
+    )
+
+    letters = section(status(), "  fda_warning_letters:", "  fda_notices:")
+    assert "last run #1 partial at " in letters
+    assert (
+        ": 4 new, 0 changed, 0 unchanged, 1 page not read; error: 1 failed: letter broken: HTTP 500"
+        in letters
+    )
+    assert (
+        "    letter pages: 1 of 4 letters have a body; 1 could not be read (page_error, tried again), "
+        "2 not fetched yet\n"
+    ) in letters
+
+    entry = json.loads(status("--json"))["sources"][0]
+    assert entry["source"] == "fda_warning_letters"
+    assert (entry["last_run"]["status"], entry["last_run"]["pages_failed"]) == ("partial", 1)
+    assert entry["last_run"]["sources_failed"] == 0
+    assert entry["letter_pages"] == {"letters": 4, "with_body": 1, "unreadable": 1, "waiting": 2}
