@@ -1,10 +1,13 @@
 """Rebuild demo/data/ from the real FDA listings in tests/fixtures/ (run by hand, output committed).
 
-The demo imports three real-data files the way a user would backfill a new store:
-  listing_sample.csv  - rows of the 2021-2026 CSV listing: every letter from a biologics office
-                        (where exosome and stem-cell letters come from) plus the newest 150 rows;
+The demo imports three real-data files the way a user would backfill a new store, then crawls the
+replayed fda.gov, which serves a page for every letter it lists (the built pages of
+tests/fixtures/fda/site and the real ones of tests/fixtures/fda/real/letters): the rows sampled
+here are of those letters only, so that every letter of the demo gets its body.
+  listing_sample.csv  - rows of the 2021-2026 CSV listing of letters with a page, but for the
+                        NEW_IN_CRAWL newest, which the demo's crawl finds as new letters;
   listing_sample.json - rows of the 2020-2025 JSON listing: those the CSV sample also holds (the
-                        overlap must give one record per letter) plus 60 letters from 2020;
+                        overlap must give one record per letter) plus the 2020 letters with a page;
   fda_export_sample.xlsx - FDA's XLSX export layout, for sampled letters whose close-out letter
                         the JSON listing records: it adds those dates (letter.updated events).
                         Three rows carry no link and are matched by company and dates.
@@ -24,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 LISTINGS = ROOT / "tests" / "fixtures" / "fda" / "listing"
 OUT = ROOT / "demo" / "data"
 FDA = "https://www.fda.gov/inspections-compliance-enforcement-and-criminal-investigations/warning-letters/"
+PAGES = ROOT / "tests" / "fixtures" / "fda"
+#: The newest letters with a page left out of the backfill: the demo's crawl finds them new.
+NEW_IN_CRAWL = 6
+
+
+def served() -> set[str]:
+    """The letters the demo's replayed fda.gov has a page for."""
+    site = PAGES / "site" / "inspections-compliance-enforcement-and-criminal-investigations" / "warning-letters"
+    built = {p.name.removesuffix(".html") for p in site.glob("*.html") if p.name.count(".") == 1}
+    return built | {p.stem for p in (PAGES / "real" / "letters").glob("*.html")}
 
 
 def slug(url: str) -> str:
@@ -37,8 +50,9 @@ def main() -> None:
         csv_rows = list(reader)
     json_rows = json.loads((LISTINGS / "warning_letters_2020_2025.json").read_text(encoding="utf-8"))
 
-    biologics = [r for r in csv_rows if "biolog" in r["issuing_office"].lower()]
-    chosen = {slug(r["url"]): r for r in biologics + csv_rows[:150]}
+    pages = served()
+    with_page = [r for r in csv_rows if slug(r["url"]) in pages]  # the listing is newest first
+    chosen = {slug(r["url"]): r for r in with_page[NEW_IN_CRAWL:]}
     OUT.mkdir(parents=True, exist_ok=True)
     with (OUT / "listing_sample.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
@@ -48,7 +62,7 @@ def main() -> None:
     in_csv = [r for r in json_rows if slug(r["companyUrl"]) in chosen]
     overlap = [r for r in in_csv if not r["closeoutLetter"]]
     closed = [r for r in in_csv if r["closeoutLetter"]]
-    older = [r for r in json_rows if r["postedDate"].endswith("2020")][:60]
+    older = [r for r in json_rows if r["postedDate"].endswith("2020") and slug(r["companyUrl"]) in pages]
     (OUT / "listing_sample.json").write_text(json.dumps(overlap + older, indent=1) + "\n", encoding="utf-8")
 
     workbook = Workbook()
