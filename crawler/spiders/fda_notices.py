@@ -48,7 +48,8 @@ class FdaNoticesSpider(scrapy.Spider):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.base_url = base_url.rstrip("/")
-        self.feeds = tuple(dict.fromkeys(canonical_url(url) for url in feeds))
+        # fetched as configured: a feed that is not on fda.gov may speak plain http only
+        self.feeds = tuple(dict.fromkeys(canonical_url(url, keep_scheme=True) for url in feeds))
         self.index_pages = tuple(dict.fromkeys(canonical_url(url) for url in index_pages))
         self.index_link_paths = tuple(index_link_paths)
         self.follow_pages = follow_pages

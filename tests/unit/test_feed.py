@@ -879,12 +879,6 @@ def test_the_configuration_keeps_the_scheme_of_feed_urls(tmp_path):
     assert crawl_plan("fda_notices", config, full=False).spider_kwargs["feeds"] == (PLAIN_HTTP_FEED, FDA_FEED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="crawler/spiders/fda_notices.py keys feeds by canonical_url(url), which makes every feed URL "
-    "https; it should keep the scheme of a feed that is not on fda.gov (canonical_url(..., keep_scheme=True))",
-)
 def test_the_spider_fetches_a_plain_http_feed_over_http():
     spider = FdaNoticesSpider(feeds=[PLAIN_HTTP_FEED, FDA_FEED])
     assert spider.feeds == (PLAIN_HTTP_FEED, FDA_FEED)
