@@ -29,6 +29,7 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
             spider_kwargs={
                 "base_url": source.base_url,
                 "page_size": source.page_size,
+                "listing_endpoint": source.listing_endpoint,
                 "pages_per_run": source.pages_per_run,
                 "full": full,
             },

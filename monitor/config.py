@@ -113,6 +113,9 @@ class FdaWarningLettersSource:
 
     base_url: str = "https://www.fda.gov"
     page_size: int = 100
+    # "datatables": GET /datatables/views/ajax (JSON with a row count); "views": POST /views/ajax
+    # (a Drupal command list carrying the table), where Akamai blocks the first.
+    listing_endpoint: str = "datatables"
     # Letter pages a crawl reads at most: new letters in the listing first, then stored letters
     # still without a body (backfilled, or their page failed), newest first. A full crawl reads
     # every listed letter's page whatever this says.
@@ -126,6 +129,11 @@ class FdaWarningLettersSource:
         )
         _require(
             1 <= self.page_size <= 500, "sources.fda_warning_letters.page_size", "an integer from 1 to 500"
+        )
+        _require(
+            self.listing_endpoint in ("datatables", "views"),
+            "sources.fda_warning_letters.listing_endpoint",
+            '"datatables" or "views"',
         )
         _require(
             1 <= self.pages_per_run <= 100_000,

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from crawler.normalize.letters import LETTERS_PATH
-from crawler.spiders.fda_warning_letters import LISTING_AJAX_PATH
+from crawler.spiders.fda_warning_letters import LISTING_AJAX_PATH, LISTING_VIEWS_PATH
 from tests.conftest import FIXTURES, LISTING_CSV, LISTING_JSON
 from tests.replay import ReplayServer, replay_config_head, saved_file
 
@@ -113,6 +113,104 @@ def listing_answer(letters: list[ListedLetter], query: dict[str, str]) -> bytes:
     ).encode()
 
 
+# --- the listing as a Drupal AJAX command list (POST /views/ajax) --------------------------------
+# WRITTEN BY US, NOT A CAPTURE: no answer of fda.gov's /views/ajax is saved anywhere we know of.
+# Built from the real shape: Drupal's command list (a `settings` command, then `insert` /
+# `replaceWith` on the view's `.js-view-dom-id-<hash>` with the view's HTML as `data`), Drupal
+# Views' table markup, and the header texts a public scraper of fda.gov reads
+# (chleogks1598-beep/fda-warning-letters); the cells are the JSON form's (listing_cells).
+
+DOM_ID = "2e2d2c381ef0abd5df20f7cf2d8ac139acea1e178514f1f7bb44d25e2a7e0dba"
+HEADERS = [
+    "Posted Date",
+    "Letter Issue Date",
+    "Company Name",
+    "Issuing Office",
+    "Subject",
+    "Response Letter",
+    "Closeout Letter",
+    "Excerpt",
+]
+FIELDS = [
+    "field-final-posted-date",
+    "field-letter-issue-datetime",
+    "field-company-name-warning-lette",
+    "field-building",
+    "field-detailed-description-2",
+    "field-response-letter",
+    "field-closeout-letter",
+    "field-excerpt",
+]
+
+
+def view_table(rows: list[list[str]], headers: list[str] = HEADERS, *, summary: str = "") -> str:
+    """The view's HTML as Drupal Views renders a table display (written by us, see the module doc)."""
+    head = "".join(
+        f'\n        <th id="view-{field}-table-column" class="views-field views-{field}" scope="col">{name}</th>'
+        for name, field in zip(headers, FIELDS, strict=False)
+    )
+    body = "".join(
+        "\n      <tr>"
+        + "".join(
+            f'\n        <td headers="view-{field}-table-column" class="views-field views-{field}">{cell}          </td>'
+            for cell, field in zip(row, FIELDS, strict=False)
+        )
+        + "\n      </tr>"
+        for row in rows
+    )
+    header = f'\n  <div class="view-header">{summary}</div>' if summary else ""
+    return (
+        f'<div class="views-element-container"><div class="view view-warning-letter-solr-index '
+        f'view-id-warning_letter_solr_index view-display-id-warning_letter_solr_block js-view-dom-id-{DOM_ID}">'
+        f'{header}\n  <div class="view-content">\n'
+        f'    <table class="views-table views-view-table cols-{len(headers)}">\n      <thead>\n      <tr>{head}\n'
+        f"      </tr>\n      </thead>\n      <tbody>{body}\n      </tbody>\n    </table>\n  </div>\n</div></div>"
+    )
+
+
+def commands(view_html: str) -> bytes:
+    """The command list `POST /views/ajax` answers: settings, then the view replacing itself."""
+    return json.dumps(
+        [
+            {
+                "command": "settings",
+                "settings": {
+                    "ajaxPageState": {"theme": "fda_theme", "libraries": "core/drupal.ajax,views/views.ajax"},
+                    "views": {
+                        "ajaxViews": {
+                            f"views_dom_id:{DOM_ID}": {
+                                "view_name": "warning_letter_solr_index",
+                                "view_display_id": "warning_letter_solr_block",
+                                "view_args": "",
+                                "view_path": "/node/360089",
+                                "view_dom_id": DOM_ID,
+                                "pager_element": 0,
+                            }
+                        }
+                    },
+                },
+                "merge": True,
+            },
+            {
+                "command": "insert",
+                "method": "replaceWith",
+                "selector": f".js-view-dom-id-{DOM_ID}",
+                "data": view_html,
+                "settings": None,
+            },
+        ]
+    ).encode()
+
+
+def listing_commands(letters: list[ListedLetter], form: dict[str, str]) -> bytes:
+    """One page of the listing as `POST /views/ajax` answers it: no row count, only rows."""
+    start, length = int(form.get("start", 0)), int(form.get("length", 10))
+    ordered = sorted(
+        letters, key=lambda item: (datetime.strptime(item.posted, "%m/%d/%Y"), item.slug), reverse=True
+    )
+    return commands(view_table([listing_cells(letter) for letter in ordered[start : start + length]]))
+
+
 class FdaSite:
     """The listing and letter pages of `letters`, served by a ReplayServer."""
 
@@ -122,6 +220,7 @@ class FdaSite:
         self.letters = list(letters)
         self.listing_override: tuple[int, dict[str, str], bytes] | None = None
         server.routes[LISTING_AJAX_PATH] = self._listing
+        server.routes[LISTING_VIEWS_PATH] = self._listing_commands
         for page in PAGES.glob("*.html"):
             if page.name.count(".") == 1:
                 server.routes[f"{LETTERS_PATH}{page.name.removesuffix('.html')}"] = saved_file(page)
@@ -133,6 +232,9 @@ class FdaSite:
         if self.listing_override is not None:
             return self.listing_override
         return 200, {"Content-Type": "application/json"}, listing_answer(self.letters, query)
+
+    def _listing_commands(self, form: dict[str, str]):
+        return 200, {"Content-Type": "application/json"}, listing_commands(self.letters, form)
 
     def close_out(self, slug: str, day: str) -> None:
         self.letters = [replace(item, closeout=day) if item.slug == slug else item for item in self.letters]

@@ -41,9 +41,17 @@ class ReplayServer:
         class _Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = urlsplit(self.path)
+                self._answer(parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()})
+
+            def do_POST(self) -> None:  # noqa: N802 - a form post: its fields are the handler's query
+                parts = urlsplit(self.path)
+                length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+                form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+                self._answer(parts.path, {k: v[-1] for k, v in form.items()})
+
+            def _answer(self, path: str, query: dict[str, str]) -> None:
                 replay.requests.append(self.path)
-                handler = replay.routes.get(parts.path)
-                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                handler = replay.routes.get(path)
                 status, headers, body = (
                     handler(query) if handler else (404, {"Content-Type": "text/plain"}, b"no")
                 )

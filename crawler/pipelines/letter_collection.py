@@ -45,7 +45,7 @@ class ListedLetter:
 
 @dataclass(frozen=True)
 class ListingSummary:
-    records_filtered: int
+    records_filtered: int | None  # None: the answer states no count (Drupal's command list)
     letters: tuple[ListedLetter, ...]
 
 
@@ -69,7 +69,7 @@ def _letters(crawl: str) -> _Letters:
 
 def read_listing(crawl: str, body: bytes) -> ListingSummary:
     """Parse one listing page, keep its rows, and say which letters it lists."""
-    page = parse_listing_page(body)
+    page = parse_listing_page(body, require_count=False)
     kept = _letters(crawl).rows
     letters = []
     for row in page.rows:

@@ -51,6 +51,10 @@ from crawler.normalize.text import parse_listing_date
 from crawler.pipelines.letter_collection import letter_page_failed, read_letter, read_listing
 
 LISTING_AJAX_PATH = "/datatables/views/ajax"
+#: Drupal's own AJAX endpoint: a POST answered with a command list carrying the view's HTML table
+#: (no row count). Public scrapers of fda.gov use it where Akamai blocks the DataTables endpoint.
+LISTING_VIEWS_PATH = "/views/ajax"
+LISTING_ENDPOINTS = ("datatables", "views")
 LISTING_PAGE_PATH = (
     "/inspections-compliance-enforcement-and-criminal-investigations/"
     "compliance-actions-and-activities/warning-letters"
@@ -98,6 +102,7 @@ class FdaWarningLettersSpider(scrapy.Spider):
         *args: Any,
         base_url: str = "https://www.fda.gov",
         page_size: int = 100,
+        listing_endpoint: str = "datatables",
         full: bool = False,
         pages_per_run: int = PAGES_PER_RUN,
         known: KnownLetters | None = None,
@@ -109,6 +114,9 @@ class FdaWarningLettersSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
+        if listing_endpoint not in LISTING_ENDPOINTS:
+            raise ValueError(f"listing_endpoint must be one of {LISTING_ENDPOINTS}, not {listing_endpoint!r}")
+        self.listing_endpoint = listing_endpoint
         self.full = full
         self.pages_per_run = pages_per_run  # letter pages asked for at most (a full crawl: every listed one)
         self.known: KnownLetters = known or {}
@@ -133,18 +141,31 @@ class FdaWarningLettersSpider(scrapy.Spider):
 
     def _listing_request(self, start: int) -> scrapy.Request:
         self._draw += 1
-        query = urlencode({**LISTING_PARAMS, "draw": self._draw, "start": start, "length": self.page_size})
+        fields = {
+            **LISTING_PARAMS,
+            "draw": str(self._draw),
+            "start": str(start),
+            "length": str(self.page_size),
+        }
+        headers = {
+            "X-Requested-With": "XMLHttpRequest",
+            "Referer": f"{self.base_url}{LISTING_PAGE_PATH}",
+            "Accept": "application/json, text/javascript, */*; q=0.01",
+        }
+        common = {"callback": self.parse_listing, "errback": self.on_error, "cb_kwargs": {"start": start}}
+        if self.listing_endpoint == "views":
+            return scrapy.FormRequest(
+                f"{self.base_url}{LISTING_VIEWS_PATH}",
+                formdata=fields,
+                headers=headers,
+                dont_filter=True,
+                **common,
+            )
         return scrapy.Request(
-            f"{self.base_url}{LISTING_AJAX_PATH}?{query}",
-            headers={
-                "X-Requested-With": "XMLHttpRequest",
-                "Referer": f"{self.base_url}{LISTING_PAGE_PATH}",
-                "Accept": "application/json, text/javascript, */*; q=0.01",
-            },
-            callback=self.parse_listing,
-            errback=self.on_error,
-            cb_kwargs={"start": start},
+            f"{self.base_url}{LISTING_AJAX_PATH}?{urlencode(fields)}",
+            headers=headers,
             dont_filter=True,
+            **common,
         )
 
     async def parse_listing(self, response: Response, start: int) -> list[scrapy.Request]:
@@ -155,15 +176,16 @@ class FdaWarningLettersSpider(scrapy.Spider):
         except (SourceFailure, offload.WorkerDied) as exc:
             self._fail(f"{exc} ({response.url})")
         self._learn_stored_state()
-        if not page.letters and (start < page.records_filtered or (start == 0 and self.known)):
+        count = page.records_filtered  # None: the command-list form states no count
+        if not page.letters and ((count is not None and start < count) or (start == 0 and self.known)):
+            reports = "states no count" if count is None else f"reports {count}"
             self._fail(
-                f"listing shows no letters at row {start} (it reports {page.records_filtered}, "
-                f"the store has {len(self.known)})"
+                f"listing shows no letters at row {start} (it {reports}, the store has {len(self.known)})"
             )
-        if start == 0 and page.records_filtered < self.listed * MIN_LISTING_SHARE:
+        if start == 0 and count is not None and count < self.listed * MIN_LISTING_SHARE:
             # a listing that lost most of its letters is a filtered or broken answer, not news:
             # counting it would delist hundreds of letters after a few crawls
-            self._fail(f"listing shrank to {page.records_filtered} letters from {self.listed} listed before")
+            self._fail(f"listing shrank to {count} letters from {self.listed} listed before")
         all_known = True
         requests = []
         crawler = getattr(self, "crawler", None)  # None when a test calls a callback directly
@@ -182,7 +204,10 @@ class FdaWarningLettersSpider(scrapy.Spider):
                     continue
                 requests.append(self._letter_request(slug))
         next_start = start + len(page.letters)
-        more = bool(page.letters) and next_start < page.records_filtered
+        # without a count, a page shorter than asked is the last
+        more = bool(page.letters) and (
+            next_start < count if count is not None else len(page.letters) >= self.page_size
+        )
         if more and (self.full or not all_known):
             # first: Scrapy schedules a callback's requests one event-loop turn each, while
             # it fetches; last, the next listing page waited for this page's letters, and the
@@ -190,6 +215,8 @@ class FdaWarningLettersSpider(scrapy.Spider):
             requests.insert(0, self._listing_request(next_start))
         else:
             self.complete = not more
+            if self.complete and count is None and len(self.seen) < self.listed * MIN_LISTING_SHARE:
+                self._fail(f"listing shrank to {len(self.seen)} letters from {self.listed} listed before")
             requests.extend(self._backlog_requests())
         return requests
 

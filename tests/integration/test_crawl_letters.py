@@ -455,3 +455,25 @@ def test_a_source_is_failing_only_after_failing_after_runs_in_a_row(site, tmp_pa
     site.listing_override = None
     assert site.exowatch("crawl", "fda_warning_letters")[0] == 0
     assert source_events(site.store) == ["source.failing", "source.recovered"]
+
+
+def test_the_listing_read_as_drupals_command_list_over_post_gives_the_same_letters(site, tmp_path):
+    """[sources.fda_warning_letters] listing_endpoint = "views": POST /views/ajax, answered with a
+    command list and no row count; the walk ends at a page shorter than page_size."""
+    from tests.fda_site import LISTING_VIEWS_PATH
+
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8") + 'listing_endpoint = "views"\n', encoding="utf-8")
+    # 12 letters, 4 a page: the walk ends at the fourth, empty page (a short page ends it too)
+    site.server.requests.clear()
+    code, out, err = site.exowatch("crawl", "fda_warning_letters", "--full")
+    assert code == 0, out + err
+    assert set(rows(site.store)) == {letter.slug for letter in site.letters}
+    listing = [path for path in site.server.requests if not path.startswith(LETTER_PATH)]
+    assert listing and set(listing) <= {LISTING_VIEWS_PATH, "/robots.txt"}
+    assert listing.count(LISTING_VIEWS_PATH) == len(site.letters) // 4 + 1
+    assert last_run(site.store).status == "ok"
+    # a second crawl: every letter known, nothing new
+    events = len(kinds(site.store))
+    assert site.exowatch("crawl", "fda_warning_letters")[0] == 0
+    assert len(kinds(site.store)) == events

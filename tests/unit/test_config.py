@@ -77,6 +77,10 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeypat
         ("[database]\nurl = 'postgresql+asyncpg://u@h/db'\n", "must be a sqlite:/// or postgresql:// URL"),
         ("[crawl]\nextract_workers = 2\n", "key 'crawl.extract_workers' must be 0 or 1"),
         (
+            "[sources.fda_warning_letters]\nlisting_endpoint = 'ajax'\n",
+            "key 'sources.fda_warning_letters.listing_endpoint' must be \"datatables\" or \"views\"",
+        ),
+        (
             "[sources.fda_warning_letters]\npages_per_run = 0\n",
             "key 'sources.fda_warning_letters.pages_per_run' must be an integer from 1 to 100000",
         ),

@@ -18,30 +18,9 @@ import pytest
 
 from crawler.errors import SourceFailure
 from crawler.extract.listing_ajax import MAX_CELL_CHARS, MAX_ROWS, parse_listing_page
-from tests.fda_site import listing_cells, real_listing_rows
+from tests.fda_site import DOM_ID, HEADERS, commands, listing_cells, real_listing_rows, view_table
 from tests.unit.test_listing_ajax import answer
 
-DOM_ID = "2e2d2c381ef0abd5df20f7cf2d8ac139acea1e178514f1f7bb44d25e2a7e0dba"
-HEADERS = [
-    "Posted Date",
-    "Letter Issue Date",
-    "Company Name",
-    "Issuing Office",
-    "Subject",
-    "Response Letter",
-    "Closeout Letter",
-    "Excerpt",
-]
-FIELDS = [
-    "field-final-posted-date",
-    "field-letter-issue-datetime",
-    "field-company-name-warning-lette",
-    "field-building",
-    "field-detailed-description-2",
-    "field-response-letter",
-    "field-closeout-letter",
-    "field-excerpt",
-]
 # real listing rows: a plain one, one with a response letter, one with "&" and a doubled space,
 # one with a close-out
 SLUGS = [
@@ -55,65 +34,6 @@ SLUGS = [
 def real_cells() -> list[list[str]]:
     rows = real_listing_rows()
     return [listing_cells(rows[slug]) for slug in SLUGS]
-
-
-def view_table(rows: list[list[str]], headers: list[str] = HEADERS, *, summary: str = "") -> str:
-    """The view's HTML as Drupal Views renders a table display (written by us, see the module doc)."""
-    head = "".join(
-        f'\n        <th id="view-{field}-table-column" class="views-field views-{field}" scope="col">{name}</th>'
-        for name, field in zip(headers, FIELDS, strict=False)
-    )
-    body = "".join(
-        "\n      <tr>"
-        + "".join(
-            f'\n        <td headers="view-{field}-table-column" class="views-field views-{field}">{cell}          </td>'
-            for cell, field in zip(row, FIELDS, strict=False)
-        )
-        + "\n      </tr>"
-        for row in rows
-    )
-    header = f'\n  <div class="view-header">{summary}</div>' if summary else ""
-    return (
-        f'<div class="views-element-container"><div class="view view-warning-letter-solr-index '
-        f'view-id-warning_letter_solr_index view-display-id-warning_letter_solr_block js-view-dom-id-{DOM_ID}">'
-        f'{header}\n  <div class="view-content">\n'
-        f'    <table class="views-table views-view-table cols-{len(headers)}">\n      <thead>\n      <tr>{head}\n'
-        f"      </tr>\n      </thead>\n      <tbody>{body}\n      </tbody>\n    </table>\n  </div>\n</div></div>"
-    )
-
-
-def commands(view_html: str) -> bytes:
-    """The command list `POST /views/ajax` answers: settings, then the view replacing itself."""
-    return json.dumps(
-        [
-            {
-                "command": "settings",
-                "settings": {
-                    "ajaxPageState": {"theme": "fda_theme", "libraries": "core/drupal.ajax,views/views.ajax"},
-                    "views": {
-                        "ajaxViews": {
-                            f"views_dom_id:{DOM_ID}": {
-                                "view_name": "warning_letter_solr_index",
-                                "view_display_id": "warning_letter_solr_block",
-                                "view_args": "",
-                                "view_path": "/node/360089",
-                                "view_dom_id": DOM_ID,
-                                "pager_element": 0,
-                            }
-                        }
-                    },
-                },
-                "merge": True,
-            },
-            {
-                "command": "insert",
-                "method": "replaceWith",
-                "selector": f".js-view-dom-id-{DOM_ID}",
-                "data": view_html,
-                "settings": None,
-            },
-        ]
-    ).encode()
 
 
 def test_the_command_list_table_gives_the_rows_the_json_form_gives():
