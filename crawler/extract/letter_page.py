@@ -338,10 +338,13 @@ def _locate(root: etree._Element) -> _Parts:
             chrome.append(el)
     letter = mains[0] if mains else _fallback_letter(root, articles)
     in_chrome = {el for scope in chrome for el in scope.iter("a", "dt")}
-    header_dls = _header_dls(letter, in_chrome) if letter is not None else set()
-    not_letter: set[etree._Element] = set(header_dls)
-    if not mains and letter is not None:  # page chrome inside the article or body
-        not_letter.update(el for el in [*chrome, *headers, *h1s] if el is not letter)
+    # without div[role=main], the article or body also holds the page's chrome: not the letter
+    page_chrome = (
+        [] if mains or letter is None else [el for el in [*chrome, *headers, *h1s] if el is not letter]
+    )
+    outside = {el for scope in page_chrome for el in scope.iter("p", "dt")} | in_chrome
+    header_dls = _header_dls(letter, outside) if letter is not None else set()
+    not_letter: set[etree._Element] = {*header_dls, *page_chrome}
     in_letter = set(letter.iter("a", "dt")) if letter is not None else set()
     in_header = {el for dl in header_dls for el in dl.iter("a", "dt")}
     banners = {el for h in headers if h.get("role") == "banner" for el in h.iter("a")}
@@ -370,14 +373,14 @@ def _fallback_letter(root: etree._Element, articles: list[etree._Element]) -> et
     return root.find("body")
 
 
-def _header_dls(letter: etree._Element, in_chrome: set) -> set[etree._Element]:
+def _header_dls(letter: etree._Element, outside: set) -> set[etree._Element]:
     """The `dl`s inside the letter's element that are the page's header: every `dl` before the
     letter's first paragraph (fda.gov adds unlabelled ones, e.g. "Secondary Issuing Offices"),
-    when one of them holds a known label."""
+    when one of them holds a known label. `outside`: paragraphs and labels of the page's chrome."""
     found: set[etree._Element] = set()
     inside: set[etree._Element] = set()  # paragraphs within a header dl (addresses)
     for el in letter.iter("dl", "p"):
-        if el in inside:
+        if el in inside or el in outside:
             continue
         if el.tag == "p":
             if "".join(el.itertext()).strip():
@@ -385,9 +388,7 @@ def _header_dls(letter: etree._Element, in_chrome: set) -> set[etree._Element]:
             continue
         found.add(el)
         inside.update(el.iter("p"))
-    labelled = any(
-        _label(dt) in _HEADER_LABELS for dl in found for dt in dl.iter("dt") if dt not in in_chrome
-    )
+    labelled = any(_label(dt) in _HEADER_LABELS for dl in found for dt in dl.iter("dt") if dt not in outside)
     return found if labelled else set()
 
 
@@ -397,15 +398,24 @@ def _label(dt: etree._Element) -> str:
 
 def _letter_start(paragraphs: list[str]) -> int:
     """Where the letter starts in a copy without fda.gov's main block: its WARNING LETTER heading,
-    else its date line, among the first paragraphs; 0 when neither is there."""
+    or the date and reference lines just before it ("April 30, 2024" / "Case #: 623475"), else its
+    date line, among the first paragraphs; 0 when neither is there."""
     window = paragraphs[: HEAD_PARAGRAPHS * 2]
     for index, paragraph in enumerate(window):
         if _WARNING_LETTER.match(paragraph) and not paragraph.lower().startswith("warning letters"):
-            return index
+            start = index
+            while start > 0 and index - start < 2 and _head_line(window[start - 1]):
+                start -= 1
+            return start
     for index, paragraph in enumerate(window):
         if date_line(paragraph):
             return index
     return 0
+
+
+def _head_line(paragraph: str) -> bool:
+    """A date or reference line of a letter's head."""
+    return bool(date_line(paragraph)) or (len(paragraph) <= 60 and bool(_REFERENCE_LINE.match(paragraph)))
 
 
 def _page_title(raw: str) -> str | None:

@@ -95,3 +95,42 @@ def test_the_letter_date_of_a_real_page_is_the_h1s_time_element():
     page = parse_letter_page((REAL_LETTERS / f"{slug}.html").read_bytes(), FDA + slug)
     assert page.letter_date == date(2022, 4, 11)
     assert page.reference_number == "623476"
+
+
+def _without_main(html: bytes) -> bytes:
+    """A real page as someone else might save it: no div[role=main], the letter loose in the body
+    after the site's reorganization banner and a breadcrumb (our edit of a real page)."""
+    text = html.decode("utf-8").replace('role="main"', "")
+    banner = (
+        "<p>On Oct. 1, 2024, the FDA began implementing a reorganization impacting many parts of the "
+        "agency. We are in the process of updating FDA.gov content to reflect these changes.</p>"
+        "<ol><li>Home</li><li>Inspections, Compliance, Enforcement, and Criminal Investigations</li>"
+        "<li>Warning Letters</li></ol>"
+    )
+    article = text.index("<article")
+    return f"<html><body>{banner}{text[:article]}{text[article:]}</body></html>".encode()
+
+
+@pytest.mark.parametrize("slug", sorted(HAND_CHECKED))
+def test_a_copy_without_fdas_main_block_reads_the_same_letter(slug):
+    html = (REAL_LETTERS / f"{slug}.html").read_bytes()
+    real = parse_letter_page(html, FDA + slug)
+    copy = parse_letter_page(_without_main(html), FDA + slug)
+    for field in ("company_name", "marcs_cms_number", "letter_date", "issuing_office", "products",
+                  "reference_number", "recipient_name", "address_line1", "emails"):  # fmt: skip
+        assert getattr(copy, field) == getattr(real, field), field
+    assert copy.body_text == real.body_text  # no banner, breadcrumb or sidebar text, the letter whole
+
+
+def test_a_page_whose_header_fields_stand_outside_the_main_block_reads_the_same():
+    slug = "brigham-and-womens-hospital-inc-623476-04112022"
+    html = (REAL_LETTERS / f"{slug}.html").read_bytes().decode("utf-8")
+    start = html.index('<div class="col-md-8" role="main">') + len('<div class="col-md-8" role="main">')
+    letter = html.index('<p class="text-align-center"><strong>WARNING LETTER')
+    header = html[start:letter]
+    moved = html[:start] + html[letter:]
+    moved = moved.replace(
+        '<div class="col-md-8" role="main">', f"<div>{header}</div>" + '<div class="col-md-8" role="main">'
+    )
+    real = parse_letter_page(html.encode(), FDA + slug)
+    assert parse_letter_page(moved.encode(), FDA + slug) == real
