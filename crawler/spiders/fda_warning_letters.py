@@ -336,6 +336,8 @@ class FdaWarningLettersSpider(scrapy.Spider):
 def _reason(failure: Failure, where: str) -> str:
     if failure.check(HttpError):
         return f"HTTP {failure.value.response.status} from {where}"
+    if failure.check(SourceFailure):  # its own reason says what and where (an apology redirect)
+        return str(failure.value)[:300]
     return f"{failure.type.__name__} on {where}: {str(failure.value)[:200]}"
 
 
