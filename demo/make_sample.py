@@ -34,7 +34,7 @@ NEW_IN_CRAWL = 6
 
 def served() -> set[str]:
     """The letters the demo's replayed fda.gov has a page for."""
-    site = PAGES / "site" / "inspections-compliance-enforcement-and-criminal-investigations" / "warning-letters"
+    site = PAGES / "site" / FDA.split("www.fda.gov/", 1)[1].rstrip("/")
     built = {p.name.removesuffix(".html") for p in site.glob("*.html") if p.name.count(".") == 1}
     return built | {p.stem for p in (PAGES / "real" / "letters").glob("*.html")}
 
