@@ -648,18 +648,49 @@ def check_page(state: _State, source: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("path")
+@click.argument("path", required=False)
+@click.option(
+    "--real",
+    "part",
+    type=click.Choice(["dev", "test"]),
+    help="Score the real labelled set's part instead of PATH (labels from --labels, texts from --texts).",
+)
+@click.option(
+    "--labels", "labels_dir", type=click.Path(file_okay=False), help="Folder of the real set's labels."
+)
+@click.option(
+    "--texts", "texts_dir", type=click.Path(file_okay=False), help="Folder of its saved page texts."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(path: str, as_json: bool) -> None:
-    """Score the flagger on a labelled JSONL set: precision, recall, F1, severity, confusion."""
+def evaluate(
+    path: str | None, part: str | None, labels_dir: str | None, texts_dir: str | None, as_json: bool
+) -> None:
+    """Score the flagger on a labelled JSONL set (PATH), or on a part of the real labelled set
+    (--real dev|test): precision, recall, F1, severity, confusion."""
     from pathlib import Path
 
-    from monitor.rules.evaluate import SEVERITIES, evaluate_file
+    from monitor.rules.evaluate import SEVERITIES, evaluate_file, evaluate_real
+    from monitor.rules.real_set import DEFAULT_LABELS, DEFAULT_TEXTS
 
-    score = evaluate_file(Path(path))
+    if (path is None) == (part is None):
+        raise InputError("evaluate: give either PATH or --real dev|test")
+    extra: dict = {}
+    if part is not None:
+        real = evaluate_real(part, Path(labels_dir or DEFAULT_LABELS), Path(texts_dir or DEFAULT_TEXTS))
+        score = real.score
+        extra = {"part": part, "labelled": real.labelled, "missing_texts": len(real.missing)}
+        if real.missing and not as_json:
+            click.echo(
+                f"{len(real.missing)} of {real.labelled} pages of the {part} part: no saved text, skipped",
+                err=True,
+            )
+    else:
+        score = evaluate_file(Path(path))
     if as_json:
-        click.echo(json.dumps(score.as_dict(), ensure_ascii=False))
+        click.echo(json.dumps(extra | score.as_dict(), ensure_ascii=False))
         return
+    if part is not None:
+        click.echo(f"real set, {part} part: {real.labelled} labelled pages")
     click.echo(f"pages: {score.total}")
     click.echo(
         f"flag vs no flag: precision {score.precision:.3f}, recall {score.recall:.3f}, F1 {score.f1:.3f}"

@@ -58,6 +58,31 @@ class Score:
     def severity_accuracy(self) -> float:
         return self.severity_exact / self.flagged if self.flagged else 1.0
 
+    def add(self, page_id: str, label: str, severity: str, text: str, title: str | None) -> None:
+        """Assess one labelled page and count the verdict."""
+        verdict = assess_page(text, title=title)
+        self.total += 1
+        self.confusion[severity][verdict.severity] += 1
+        wanted = label == "flag"
+        if wanted and verdict.flag:
+            self.true_positive += 1
+        elif wanted:
+            self.false_negative += 1
+        elif verdict.flag:
+            self.false_positive += 1
+        else:
+            self.true_negative += 1
+        if severity in ("high", "medium"):
+            self.serious += 1
+            self.serious_found += verdict.flag
+        if wanted:
+            self.flagged += 1
+            self.severity_exact += verdict.severity == severity
+        if verdict.severity != severity:
+            self.mistakes.append(
+                {"id": page_id, "label": severity, "got": verdict.severity, "why": verdict.reason}
+            )
+
     def as_dict(self) -> dict:
         return {
             "pages": self.total,
@@ -72,6 +97,7 @@ class Score:
 
 
 def evaluate_file(path: Path) -> Score:
+    """Score the flagger on a JSONL file whose lines carry their own text or html."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     score = Score()
@@ -94,33 +120,43 @@ def evaluate_file(path: Path) -> Score:
             if not isinstance(body, str) or not body.strip():
                 raise InputError(f"{path}: line {number}: no text and no html")
             page = page_from_bytes(body.encode("utf-8"), what=f"{path}: line {number}")
-            verdict = assess_page(page.text, title=page.title)
-            score.total += 1
-            score.confusion[severity][verdict.severity] += 1
-            wanted = label == "flag"
-            if wanted and verdict.flag:
-                score.true_positive += 1
-            elif wanted:
-                score.false_negative += 1
-            elif verdict.flag:
-                score.false_positive += 1
-            else:
-                score.true_negative += 1
-            if severity in ("high", "medium"):
-                score.serious += 1
-                score.serious_found += verdict.flag
-            if wanted:
-                score.flagged += 1
-                score.severity_exact += verdict.severity == severity
-            if verdict.severity != severity:
-                score.mistakes.append(
-                    {
-                        "id": item.get("id", f"line {number}"),
-                        "label": severity,
-                        "got": verdict.severity,
-                        "why": verdict.reason,
-                    }
-                )
+            score.add(item.get("id", f"line {number}"), label, severity, page.text, page.title)
     if not score.total:
         raise InputError(f"{path}: no labelled pages")
     return score
+
+
+@dataclass
+class RealScore:
+    """A score on one part of the real labelled set, and what could not be scored."""
+
+    part: str
+    score: Score
+    labelled: int  # pages of the part
+    missing: list[str]  # ids whose text is not saved
+
+
+def evaluate_real(part: str, labels: Path, texts: Path) -> RealScore:
+    """Score the flagger on the `part` ("dev" or "test") of the real labelled set (monitor.rules.
+    real_set): labels from the shared files, texts from `texts`, absent texts skipped and named."""
+    from monitor.rules.real_set import PARTS, load_labels, page_text, split
+
+    if part not in PARTS:
+        raise InputError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
+    pages = split(load_labels(labels))[part]
+    score = Score()
+    missing = []
+    for page in pages:
+        text = page_text(page, texts)
+        if text is None:
+            missing.append(page.id)
+            continue
+        # a risky negative (no_flag, low) is scored as what it must get: no flag, severity none
+        severity = page.severity if page.label == "flag" else "none"
+        score.add(page.id, page.label, severity, text, None)
+    if not score.total:
+        raise InputError(
+            f"no text saved in {texts} for any of the {len(pages)} pages of the {part} part "
+            "(each is <id>.txt: the stored copy found by the record's query; see the README)"
+        )
+    return RealScore(part, score, len(pages), missing)
