@@ -36,7 +36,7 @@ from monitor.rules.lexicon import Hit, load_lexicon, lower_text
 RULES: dict[str, tuple[int, str]] = {
     "exosome_route": (1, "high"),
     "exosome_condition": (1, "high"),
-    "exosome_reassurance": (1, "high"),
+    "exosome_reassurance": (2, "high"),
     "exosome_cosmetic": (1, "medium"),
     "exosome_indirect": (1, "low"),
     "fda_named_product": (1, "high"),
@@ -183,7 +183,7 @@ def assess_page(
         reassurance = [
             r
             for r in by.get("reassurance", [])
-            if not _inside_any(r, disclaimers) and not _denied(lowered, r)
+            if not _inside_any(r, disclaimers) and not _denied(lowered, r) and not _asked(lowered, r)
         ]
         spans: dict[Hit, tuple[int, int]] = {}  # each offered mention's item, found once
         for rule, category in (("exosome_route", "route"), ("exosome_condition", "condition")):
@@ -244,6 +244,17 @@ def _denied(lowered: str, hit: Hit) -> bool:
     return bool(_DENIED.search(lowered, max(0, hit.start - NEGATION_REACH), hit.start))
 
 
+# "Are exosomes FDA-approved? No. ...": a claim asked, not made, unless the answer is yes.
+_ASKED = re.compile(r"[^.!?\n]{0,40}\?")
+_YES = re.compile(r"\s*(?:yes|yes,|absolutely|of course|sí|si|sim|はい|네|예)\b")
+
+
+def _asked(lowered: str, hit: Hit) -> bool:
+    """Whether a reassurance is the subject of a question the page does not answer yes."""
+    question = _ASKED.match(lowered, hit.end)
+    return question is not None and not _YES.match(lowered, question.end())
+
+
 def _cosmetic_infusion(lowered: str, hit: Hit) -> bool:
     return hit.phrase in ("infusion*", "infuse*") and bool(
         _COSMETIC_INFUSION.search(lowered, max(0, hit.start - 25), hit.start)
@@ -282,6 +293,30 @@ def _inside_any(hit: Hit, spans: Sequence[Hit]) -> bool:
     return any(span.start <= hit.start and hit.end <= span.end for span in spans)
 
 
+WORD_REACH = 30  # characters a snippet may grow to start or end on a word boundary
+
+
+def _word_start(text: str, begin: int) -> int:
+    """`begin`, moved back to the start of the word it cuts (not past WORD_REACH: scripts
+    without spaces have no such boundary)."""
+    if begin == 0 or text[begin - 1].isspace():
+        return begin
+    space = max(
+        text.rfind(" ", max(0, begin - WORD_REACH), begin),
+        text.rfind("\n", max(0, begin - WORD_REACH), begin),
+    )
+    return space + 1 if space != -1 else begin
+
+
+def _word_end(text: str, stop: int) -> int:
+    """`stop`, moved on to the end of the word it cuts (as `_word_start`)."""
+    if stop >= len(text) or text[stop].isspace():
+        return stop
+    window = text[stop : stop + WORD_REACH]
+    ends = [i for i in (window.find(" "), window.find("\n")) if i != -1]
+    return stop + min(ends) if ends else stop
+
+
 def _finding(
     rule_id: str,
     text: str,
@@ -294,8 +329,8 @@ def _finding(
     version, severity = RULES[rule_id]
     start = min([product.start, *(t.start for t in triggers)])
     end = max([product.end, *(t.end for t in triggers)])
-    begin = max(0, start - SNIPPET)
-    stop = min(len(text), end + SNIPPET)
+    begin = _word_start(text, max(0, start - SNIPPET))
+    stop = _word_end(text, min(len(text), end + SNIPPET))
     phrases = tuple(
         dict.fromkeys([text[product.start : product.end], *(text[t.start : t.end] for t in triggers), *extra])
     )

@@ -101,3 +101,22 @@ def test_offsets_stay_the_page_own_after_lowering_turkish_capital_i():
     assert len(lowered) == len(text) and lowered == "".join(c.lower()[:1] for c in text)
     hits = load_lexicon().find(text)
     assert [(h.category, text[h.start : h.end]) for h in hits] == [("exosome", "EKSOZOM"), ("route", "İV")]
+
+
+def test_a_disclaimer_asking_if_exosomes_are_fda_approved_is_not_a_reassurance():
+    offer = "Exosome facial at our clinic. Book now, $300 per session. "
+    disclaimer = "Are exosomes FDA-approved? No. There are currently no FDA-approved exosome products."
+    verdict = assess_page(offer + disclaimer)
+    assert "exosome_reassurance" not in [f.rule_id for f in verdict.findings]
+    assert verdict.severity == "medium"
+    answered = assess_page(offer + "Is it FDA approved? Yes, our exosomes are FDA approved.")
+    assert [f.rule_id for f in answered.findings] == ["exosome_reassurance"]
+
+
+def test_evidence_snippets_start_and_end_on_word_boundaries():
+    words = " ".join(f"word{n:03d}" for n in range(60))
+    verdict = assess_page(f"{words} We offer exosome injections for knee arthritis. {words}")
+    for finding in verdict.findings:
+        first, last = finding.snippet.split()[0], finding.snippet.split()[-1]
+        assert first in words.split() or first == "We", finding.snippet
+        assert last in words.split() or last.endswith("."), finding.snippet
