@@ -331,6 +331,9 @@ def snippet_excerpt(snippet: str, phrases: list[str], width: int = 150) -> str:
     lowered = text.lower()
     found = [at for at in (lowered.find(str(phrase).lower()) for phrase in phrases) if at >= 0]
     start = max(0, found[0] - width // 4) if found else 0
+    if start and not text[start - 1].isspace():  # begin at a word, not inside one
+        space = text.find(" ", start, found[0])
+        start = space + 1 if 0 <= space - start <= 20 else start
     return ("..." if start else "") + clip(text[start:], width)
 
 
@@ -385,7 +388,8 @@ def clip(text: str, columns: int) -> str:
     for index, char in enumerate(text):
         used += _columns(char)
         if used > columns - 3:
-            return text[:index] + "..."
+            space = text.rfind(" ", max(0, index - 20), index)  # end at a word where one is near
+            return text[: space if space > 0 else index] + "..."
     return text
 
 

@@ -120,3 +120,14 @@ def test_evidence_snippets_start_and_end_on_word_boundaries():
         first, last = finding.snippet.split()[0], finding.snippet.split()[-1]
         assert first in words.split() or first == "We", finding.snippet
         assert last in words.split() or last.endswith("."), finding.snippet
+
+
+def test_the_demos_evidence_lines_begin_and_end_on_words():
+    from monitor.demo import clip, snippet_excerpt
+
+    snippet = "x" * 10 + " alpha bravo charlie delta echo foxtrot golf Exosome IV therapy " + "hotel india " * 20
+    shown = snippet_excerpt(snippet, ["Exosome"], width=60)
+    words = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf")
+    assert shown.startswith("...") and shown[3:].split()[0] in words
+    assert shown.endswith("...") and shown[:-3].split()[-1] in ("hotel", "india")
+    assert clip("한국어 텍스트 " * 20, 30).endswith("...")  # no spaces near: cut where it must
