@@ -296,17 +296,14 @@ class _Parts:
     links: list[etree._Element]  # a[@href] outside the letter, navs, footers and the site banner
 
 
-_CHROME_TAGS = ("nav", "footer", "aside")
-
-
 def _locate(root: etree._Element) -> _Parts:
     """Find the letter and its header fields by what they hold, not by one assumed layout.
 
     fda.gov puts the header `dl`s (Delivery Method, Product, Recipient, Issuing Office) inside
     div[role=main], before the letter; older renderings and other people's saved copies put them
     outside it, or have no div[role=main] at all (then the article, else the body, holds the
-    letter). A `dl` with a known label that comes before the letter's first paragraph is header,
-    wherever it stands; a `dl` after that paragraph is part of the letter.
+    letter). The `dl`s before the letter's first paragraph are header, wherever they stand, when
+    one of them holds a known label; a `dl` after that paragraph is part of the letter.
 
     One C-level walk over the tags that matter (lxml's iter with tag names), not an XPath per part.
     """
