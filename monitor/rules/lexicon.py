@@ -160,8 +160,9 @@ def lower_text(text: str) -> str:
 
 def _word_script(text: str) -> bool:
     """Whether a phrase is written in a script with spaces between words (Latin, Greek, Cyrillic);
-    signs ("$", "€") are matched anywhere too."""
-    return any(c.isalnum() for c in text) and all(ord(c) < 0x0900 for c in text)
+    signs ("$", "€") are matched anywhere too, and so are Hebrew and Arabic-script phrases, whose
+    articles and prepositions join the word ("بالإكسوزوم": with the exosome)."""
+    return any(c.isalnum() for c in text) and all(ord(c) < 0x0590 for c in text)
 
 
 @functools.lru_cache(maxsize=4)
