@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.store import Store
-from monitor.rules.flagger import RULES, FdaIndex, assess_page
+from monitor.rules.flagger import RULES, FdaIndex, Verdict, assess_page
 from monitor.rules.lexicon import load_lexicon
+from monitor.rules.model import load_model
 
 ESCALATION_RULE = "fda_named_product"
 #: Names too generic to cite an FDA action by (a letter's firm may be "Clinic" or a product "Serum").
@@ -50,10 +51,11 @@ class FlagReport:
 
 
 def rules_version() -> str:
-    """One string that changes when any rule's version or the lexicon's version changes."""
+    """One string that changes when any rule's version, the lexicon's or the page model's
+    version changes."""
     rules = ",".join(f"{rule}:{version}" for rule, (version, _) in sorted(RULES.items()))
     digest = hashlib.sha256(rules.encode()).hexdigest()[:8]
-    return f"lexicon{load_lexicon().version}-rules{digest}"
+    return f"lexicon{load_lexicon().version}-rules{digest}-model{load_model().version}"
 
 
 def fda_index(store: Store) -> FdaIndex:
@@ -73,13 +75,23 @@ def run_flagger(store: Store, *, everything: bool = False, source: str = "flagge
     named = hashlib.sha256("\n".join(sorted(fda.names)).encode()).hexdigest()[:8]
     version = f"{rules_version()}-fda{named}"
     report = FlagReport()
-    assessed, clinics = [], set()
-    for page in store.pages_to_assess(version, everything=everything):
-        verdict = assess_page(page["text"] or "", title=page["title"], url=page["url"], fda=fda)
-        assessed.append(
-            (page["id"], [f.as_dict() for f in verdict.findings], f"{page['content_hash']} {version}")
-        )
-        clinics.add(page["clinic_id"])
+    pages = store.pages_to_assess(version, everything=everything)
+    verdicts = {page["id"]: _assess(page, fda, site_offers=False) for page in pages}
+    # A clinic whose price list or booking page offers exosome products offers them on its
+    # explainer pages too: those are judged again knowing it (a lower bar for the page model).
+    offering = {page["clinic_id"] for page in pages if verdicts[page["id"]].flag}
+    unflagged = [page for page in pages if not verdicts[page["id"]].flag]
+    if unflagged:
+        stored = store.flags_of({page["clinic_id"] for page in unflagged})
+        offering |= {clinic for (clinic, _), flag in stored.items() if flag["status"] != "resolved"}
+        for page in unflagged:
+            if page["clinic_id"] in offering:
+                verdicts[page["id"]] = _assess(page, fda, site_offers=True)
+    assessed = []
+    for page in pages:
+        findings = [finding.as_dict() for finding in verdicts[page["id"]].findings]
+        assessed.append((page["id"], findings, f"{page['content_hash']} {version}"))
+    clinics = {page["clinic_id"] for page in pages}
     store.save_findings(assessed)
     report.pages_assessed = len(assessed)
     if not clinics:
@@ -90,6 +102,18 @@ def run_flagger(store: Store, *, everything: bool = False, source: str = "flagge
         kind = change["event"].split(".", 1)[1]
         setattr(report, kind, getattr(report, kind) + 1)
     return report
+
+
+def _assess(page: Mapping[str, Any], fda: FdaIndex, *, site_offers: bool) -> Verdict:
+    """A crawled page is a clinic's own: the clinic was found in a directory or a seed list."""
+    return assess_page(
+        page["text"] or "",
+        title=page["title"],
+        url=page["url"],
+        site_kind="clinic",
+        site_offers=site_offers,
+        fda=fda,
+    )
 
 
 def decide(

@@ -27,10 +27,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
 from monitor.rules.lexicon import Hit, load_lexicon, lower_text
+from monitor.rules.model import PageModel, context_document, load_model, model_text
 
 #: rule id -> (version, severity)
 RULES: dict[str, tuple[int, str]] = {
@@ -60,6 +61,22 @@ _COSMETIC_INFUSION = re.compile(
 )  # lower-cased text only, as _DENIED
 NEGATION_REACH = 40  # characters before a hit where a denial counts
 HEADING_CHARS = 80  # a line this short that names the product is a heading: its next line belongs to it
+# The page model's say (monitor/rules/model.py): a page that names an exosome product is an offer
+# when the model's probability reaches MODEL_THRESHOLD, chosen on the development part for
+# precision (MODEL_CARD.md); SITE_THRESHOLD when another page of the site offers them.
+MODEL_THRESHOLD = 0.75
+SITE_THRESHOLD = 0.5
+PRICED_THRESHOLD = 0.3  # the rules' offer with a price beside the mention stands above this
+# What the rules know for certain, whatever the model says: a page selling for research use only,
+# and a provider saying it does not offer exosome products.
+VETOES = frozenset(
+    {
+        "not an offer: sold for research use, not for people",
+        "the page says it does not offer exosome products",
+    }
+)
+# Sites whose offers are weak or indirect by the policy: they sell to providers or send patients on.
+INDIRECT_SITES = {"vendor": "supplier", "broker": "broker", "directory": "directory"}
 
 
 @dataclass(frozen=True)
@@ -92,12 +109,15 @@ class Verdict:
     severity: str
     findings: tuple[Finding, ...] = ()
     reason: str = ""  # why not flagged, or what kind of offer
+    model: float | None = None  # the page model's probability, when it decided
 
     def as_dict(self) -> dict:
         return {
             "flag": self.flag,
             "severity": self.severity,
             "reason": self.reason,
+            "decided_by": "rules" if self.model is None else "page model",
+            "model_probability": None if self.model is None else round(self.model, 4),
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -122,21 +142,86 @@ class FdaIndex:
 _NO_PRODUCT = Verdict(False, "none", reason="no exosome product named")  # most pages: made once
 
 
-def assess_page(
-    text: str, *, title: str | None = None, url: str | None = None, fda: FdaIndex | None = None
-) -> Verdict:
-    """The verdict on one page: flag or not, its severity, and each finding with its evidence."""
+@dataclass(frozen=True)
+class Reading:
+    """What the lexicon found on a page: the rules decide on it, and the page model reads it."""
+
+    text: str
+    lowered: str
+    by: Mapping[str, list[Hit]]  # each category's hits in text order
+    products: list[Hit]  # exosome and brand mentions, in text order
+    counts: Mapping[str, int]  # distinct phrases of each category, page and title
+
+    def signals(self) -> dict[str, int]:
+        """Counts the page model weighs: each category's distinct phrases, and how many of a
+        product's cues stand near a mention."""
+        near = {
+            f"{category}_near": sum(1 for h in self.by.get(category, ()) if _near_any(h, self.products))
+            for category in ("route", "condition", "reassurance", "cosmetic", "offer", "price", "disclaimer")
+        }
+        return {**self.counts, **near, "mentions": len(self.products)}
+
+
+def read_page(text: str, title: str | None = None) -> Reading | None:
+    """The lexicon's reading of a page, or None when it names no exosome product."""
     lexicon = load_lexicon()
     lowered = lower_text(text)
     if not lexicon.may_name_a_product(lowered):
-        return _NO_PRODUCT
-    by = lexicon.find_by_category(text, lowered)  # each category's hits in text order
+        return None
+    by = lexicon.find_by_category(text, lowered)
     products = by.get("exosome", []) + by.get("brand", [])
     if not products:
-        return _NO_PRODUCT
+        return None
     products.sort(key=_start)
     # positions in the text: the title's hits only count, never stand near
     counts = _distinct_phrases(by, lexicon.find_by_category(title) if title else {})
+    return Reading(text, lowered, by, products, counts)
+
+
+def assess_page(
+    text: str,
+    *,
+    title: str | None = None,
+    url: str | None = None,
+    site_kind: str | None = None,
+    site_offers: bool = False,
+    fda: FdaIndex | None = None,
+    model: PageModel | None | bool = True,
+) -> Verdict:
+    """The verdict on one page: flag or not, its severity, and each finding with its evidence.
+
+    `url`, `title` and `site_kind` are the page's context (a `/treatments/exosome/` page of a
+    clinic is an offer page); `site_offers`: another page of the same site offers exosome products
+    (its price list, its booking page), which makes this page's mentions offers on less evidence.
+    `model`: the page model (True: the shipped one; False or None: the rules alone)."""
+    reading = read_page(text, title)
+    if reading is None:
+        return _NO_PRODUCT
+    ruled = assess_reading(reading)
+    if model is True:
+        model = load_model()
+    if not model or ruled.reason in VETOES:
+        return _with_fda(ruled, text, fda)
+    signals = reading.signals()
+    context = context_document(url, title, site_kind, signals, (ruled.severity, ruled.reason))
+    probability = model.probability(model_text(text, reading.products), context)
+    threshold = SITE_THRESHOLD if site_offers else MODEL_THRESHOLD
+    priced = ruled.flag and ruled.severity != "low" and signals["price_near"] > 0
+    if priced and PRICED_THRESHOLD <= probability < threshold:
+        # a price beside the mention is an offer: only a model sure of the contrary outweighs it
+        return _with_fda(replace(ruled, model=probability), text, fda)
+    if probability < threshold:
+        why = ruled.reason if not ruled.flag else "the page model outweighs the offer wording"
+        return Verdict(False, "none", reason=f"{why} (page model {probability:.2f} < {threshold})")
+    indirect = [INDIRECT_SITES[site_kind]] if site_kind in INDIRECT_SITES else []
+    graded = grade_offer(reading, indirect=indirect)
+    decided = replace(graded, reason=f"{graded.reason} (page model {probability:.2f})", model=probability)
+    return _with_fda(decided, text, fda)
+
+
+def assess_reading(reading: Reading) -> Verdict:
+    """The rules' verdict on a page the lexicon has read."""
+    text, by, products, counts = reading.text, reading.by, reading.products, reading.counts
     offer_starts = list(map(_start, by.get("offer", ())))
     price_starts = list(map(_start, by.get("price", ())))
     offer_score = counts.get("offer", 0) + min(len(price_starts), 3)
@@ -172,58 +257,92 @@ def assess_page(
         offered_near = products[:1]  # a short provider page: the offer (prices, booking) stands apart
 
     findings: list[Finding] = []
-    indirect = sum(counts.get(c, 0) for c in INDIRECT) >= 2 or counts.get("implied", 0) >= 1
+    indirect = _reads_indirect(counts)
     if indirect or not offered_near:
         if not offered_near and offer_score == 0 and not indirect:
             return Verdict(False, "none", reason="exosomes named, but nothing is offered")
         kinds = [c for c in INDIRECT if counts.get(c, 0)] or ["implied service"]
         findings.append(_finding("exosome_indirect", text, products[0], [], extra=kinds))
     else:
-        disclaimers = by.get("disclaimer", [])
-        reassurance = [
-            r
-            for r in by.get("reassurance", [])
-            if not _inside_any(r, disclaimers) and not _denied(lowered, r) and not _asked(lowered, r)
-        ]
-        spans: dict[Hit, tuple[int, int]] = {}  # each offered mention's item, found once
-        for rule, category in (("exosome_route", "route"), ("exosome_condition", "condition")):
-            triggers = by.get(category)
-            if not triggers:
-                continue
-            for product in offered_near:
-                begin, end = spans.get(product) or spans.setdefault(product, _item_span(text, product))
-                near = [
-                    h
-                    for h in triggers
-                    if begin <= h.start < end
-                    and not _denied(lowered, h)
-                    and not (category == "route" and _cosmetic_infusion(lowered, h))
-                ]
-                if near:
-                    findings.append(_finding(rule, text, product, near))
-                    break
-        if reassurance:
-            findings.append(_finding("exosome_reassurance", text, products[0], reassurance[:3]))
-        if not findings:
-            for product in offered_near:
-                near = [h for h in by.get("cosmetic", []) if _near(product, [h])]
-                if near:
-                    findings.append(_finding("exosome_cosmetic", text, product, near))
-                    break
-        if not findings:
-            findings.append(
-                _finding("exosome_indirect", text, offered_near[0], [], extra=["implied service"])
-            )
-    if fda is not None and findings:
-        for name, start, end in fda.find(text):
-            cites = tuple(fda.names[name])
-            findings.append(
-                _finding(
-                    "fda_named_product", text, Hit("brand", name, start, end), [], extra=[name], cites=cites
-                )
-            )
+        findings = _claims(reading, offered_near)
     severity = max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__)
     return Verdict(True, severity, tuple(findings), reason=findings[0].rule_id)
+
+
+def grade_offer(reading: Reading, *, indirect: Sequence[str] = ()) -> Verdict:
+    """The verdict on a page already judged to be an offer (by the page model, which reads what
+    the offer wording misses): its claims graded as the rules grade an offer, every mention
+    counting as offered; `indirect` (a supplier's or a directory's page) makes it a weak offer."""
+    counts = reading.counts
+    if not indirect and _reads_indirect(counts):
+        indirect = [c for c in INDIRECT if counts.get(c, 0)] or ["implied service"]
+    if indirect:
+        findings = [_finding("exosome_indirect", reading.text, reading.products[0], [], extra=indirect)]
+    else:
+        findings = _claims(reading, reading.products)
+    severity = max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__)
+    return Verdict(True, severity, tuple(findings), reason=findings[0].rule_id)
+
+
+def _claims(reading: Reading, offered: Sequence[Hit]) -> list[Finding]:
+    """What an offer claims, each with its evidence: a route or a condition in the item of an
+    offered mention (high), a reassurance anywhere (high), else cosmetic words near an offered
+    mention (medium), else an implied service (low)."""
+    text, lowered, by, products = reading.text, reading.lowered, reading.by, reading.products
+    findings: list[Finding] = []
+    disclaimers = by.get("disclaimer", [])
+    reassurance = [
+        r
+        for r in by.get("reassurance", [])
+        if not _inside_any(r, disclaimers) and not _denied(lowered, r) and not _asked(lowered, r)
+    ]
+    spans: dict[Hit, tuple[int, int]] = {}  # each offered mention's item, found once
+    for rule, category in (("exosome_route", "route"), ("exosome_condition", "condition")):
+        triggers = by.get(category)
+        if not triggers:
+            continue
+        for product in offered:
+            begin, end = spans.get(product) or spans.setdefault(product, _item_span(text, product))
+            near = [
+                h
+                for h in triggers
+                if begin <= h.start < end
+                and not _denied(lowered, h)
+                and not (category == "route" and _cosmetic_infusion(lowered, h))
+            ]
+            if near:
+                findings.append(_finding(rule, text, product, near))
+                break
+    if reassurance:
+        findings.append(_finding("exosome_reassurance", text, products[0], reassurance[:3]))
+    if not findings:
+        for product in offered:
+            near = [h for h in by.get("cosmetic", []) if _near(product, [h])]
+            if near:
+                findings.append(_finding("exosome_cosmetic", text, product, near))
+                break
+    if not findings:
+        findings.append(_finding("exosome_indirect", text, offered[0], [], extra=["implied service"]))
+    return findings
+
+
+def _reads_indirect(counts: Mapping[str, int]) -> bool:
+    """A supplier's, broker's or directory's wording, or an implied service: a weak offer."""
+    return sum(counts.get(c, 0) for c in INDIRECT) >= 2 or counts.get("implied", 0) >= 1
+
+
+def _with_fda(verdict: Verdict, text: str, fda: FdaIndex | None) -> Verdict:
+    """A flagged page that names what an FDA letter or notice names: the finding that cites it."""
+    if fda is None or not verdict.flag:
+        return verdict
+    findings = list(verdict.findings)
+    for name, start, end in fda.find(text):
+        cites = tuple(fda.names[name])
+        findings.append(
+            _finding("fda_named_product", text, Hit("brand", name, start, end), [], extra=[name], cites=cites)
+        )
+    severity = max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__)
+    return replace(verdict, severity=severity, findings=tuple(findings))
 
 
 def _item_span(text: str, product: Hit) -> tuple[int, int]:
@@ -282,6 +401,10 @@ def _near(anchor: Hit, others: Sequence[Hit]) -> bool:
     """Whether one of `others` (in text order, as the lexicon finds them) starts within NEAR of
     `anchor`: a binary search, so a long page with many mentions stays linear-ish."""
     return _near_start(anchor.start, list(map(_start, others)))
+
+
+def _near_any(hit: Hit, products: Sequence[Hit]) -> bool:
+    return _near_start(hit.start, list(map(_start, products)))
 
 
 def _near_start(position: int, starts: Sequence[int]) -> bool:

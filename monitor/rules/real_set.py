@@ -21,6 +21,7 @@ from pathlib import Path
 
 from crawler.normalize.clinics import registrable_domain
 from monitor.errors import InputError
+from monitor.rules.model import SITE_KINDS
 
 LABEL_FILES = ("dev_en.jsonl", "dev_intl.jsonl")
 DEFAULT_LABELS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "flagging"
@@ -36,6 +37,7 @@ class LabelledPage:
     url: str
     site: str
     language: str
+    kind: str  # the site's kind as labelled: clinic, news, vendor... (monitor.rules.model.SITE_KINDS)
     label: str  # flag | no_flag
     severity: str  # high | medium | low | none
 
@@ -70,7 +72,9 @@ def _record(line: str, where: str) -> LabelledPage:
     label, severity = item.get("label"), item.get("severity")
     if label not in ("flag", "no_flag") or severity not in ("high", "medium", "low", "none"):
         raise InputError(f"{where}: label {label!r} / severity {severity!r} is not of the policy")
-    return LabelledPage(page_id, url, site, str(item.get("language", "")), label, severity)
+    kind = str(item.get("kind", ""))
+    kind = kind if kind in SITE_KINDS else "other"
+    return LabelledPage(page_id, url, site, str(item.get("language", "")), kind, label, severity)
 
 
 def split(pages: Iterable[LabelledPage]) -> dict[str, list[LabelledPage]]:

@@ -28,7 +28,7 @@ from monitor.rules.lexicon import Lexicon, LexiconError, load_lexicon
     ],
 )
 def test_offers_are_flagged_with_their_severity(text, severity):
-    verdict = assess_page(text)
+    verdict = assess_page(text, model=False)
     assert verdict.flag and verdict.severity == severity, verdict
 
 
@@ -47,14 +47,14 @@ def test_offers_are_flagged_with_their_severity(text, severity):
     ],
 )
 def test_what_is_not_an_offer_is_not_flagged(text):
-    verdict = assess_page(text)
+    verdict = assess_page(text, model=False)
     assert not verdict.flag, verdict
     assert verdict.severity == "none" and verdict.reason
 
 
 def test_evidence_points_into_the_text():
     text = "Welcome!\n" * 30 + "Our exosome IV infusions: $1,500 per session. Book now.\n" + "Thanks.\n" * 30
-    finding = assess_page(text).findings[0]
+    finding = assess_page(text, model=False).findings[0]
     assert finding.rule_id in RULES and finding.rule_version == RULES[finding.rule_id][0]
     assert text[finding.start : finding.end].split() == finding.snippet.split()
     assert "exosome IV" in finding.snippet
@@ -69,6 +69,7 @@ def test_a_page_naming_a_product_of_an_fda_letter_is_escalated_with_the_citation
     }
     verdict = assess_page(
         "XoGlo exosome facial after microneedling, $400 per session. Book now.",
+        model=False,
         fda=FdaIndex({"xoglo": [cite]}),
     )
     assert verdict.severity == "high"
@@ -106,16 +107,16 @@ def test_offsets_stay_the_page_own_after_lowering_turkish_capital_i():
 def test_a_disclaimer_asking_if_exosomes_are_fda_approved_is_not_a_reassurance():
     offer = "Exosome facial at our clinic. Book now, $300 per session. "
     disclaimer = "Are exosomes FDA-approved? No. There are currently no FDA-approved exosome products."
-    verdict = assess_page(offer + disclaimer)
+    verdict = assess_page(offer + disclaimer, model=False)
     assert "exosome_reassurance" not in [f.rule_id for f in verdict.findings]
     assert verdict.severity == "medium"
-    answered = assess_page(offer + "Is it FDA approved? Yes, our exosomes are FDA approved.")
+    answered = assess_page(offer + "Is it FDA approved? Yes, our exosomes are FDA approved.", model=False)
     assert [f.rule_id for f in answered.findings] == ["exosome_reassurance"]
 
 
 def test_evidence_snippets_start_and_end_on_word_boundaries():
     words = " ".join(f"word{n:03d}" for n in range(60))
-    verdict = assess_page(f"{words} We offer exosome injections for knee arthritis. {words}")
+    verdict = assess_page(f"{words} We offer exosome injections for knee arthritis. {words}", model=False)
     for finding in verdict.findings:
         first, last = finding.snippet.split()[0], finding.snippet.split()[-1]
         assert first in words.split() or first == "We", finding.snippet
