@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from db.store import Store, StoreError
 from monitor.config import ChannelConfig, Config, load_config
 from monitor.errors import ExowatchError, InputError
+from monitor.rules.model import SITE_KINDS
 
 
 @dataclass
@@ -623,23 +624,45 @@ def serve_feed(state: _State) -> None:
 
 @cli.command("check-page")
 @click.argument("source")
+@click.option("--url", "page_url", help="The page's address, for a saved file (a URL source gives its own).")
+@click.option("--title", help="The page's title, for a text file (HTML and URLs give their own).")
+@click.option(
+    "--site-kind",
+    type=click.Choice(SITE_KINDS),
+    help="What the site is, when known (a crawl knows its clinics: clinic).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_state
-def check_page(state: _State, source: str, as_json: bool) -> None:
-    """Read one page (a file, '-' for standard input, or a URL) and print the flagger's verdict."""
+def check_page(
+    state: _State,
+    source: str,
+    page_url: str | None,
+    title: str | None,
+    site_kind: str | None,
+    as_json: bool,
+) -> None:
+    """Read one page (a file, '-' for standard input, or a URL) and print the flagger's verdict.
+
+    The page's context weighs in: its URL path (a clinic's /treatments/exosome/ page is an offer
+    page), its title and the site's kind."""
     from crawler.settings import user_agent
     from monitor.rules import assess_page
     from monitor.rules.pages import read_page
 
+    if page_url is not None and not page_url.lower().startswith(("http://", "https://")):
+        raise InputError(f"--url must be an http(s) address, not {page_url!r}")
     page = read_page(source, user_agent=user_agent(state.config.crawl.contact))
-    verdict = assess_page(page.text, title=page.title, url=page.url)
+    verdict = assess_page(
+        page.text, title=page.title or title, url=page.url or page_url, site_kind=site_kind
+    )
     if as_json:
         click.echo(
             json.dumps({k: v for k, v in verdict.as_dict().items() if k != "reason"}, ensure_ascii=False)
         )
         return
     why = "" if verdict.flag else f": {verdict.reason}"
-    click.echo(f"flag: {'yes' if verdict.flag else 'no'} ({verdict.severity}){why}")
+    decided = "" if verdict.model is None else f", page model {verdict.model:.2f}"
+    click.echo(f"flag: {'yes' if verdict.flag else 'no'} ({verdict.severity}{decided}){why}")
     for finding in verdict.findings:
         click.echo(
             f"- {finding.rule_id} v{finding.rule_version} ({finding.severity}): {', '.join(finding.phrases)}"
@@ -661,12 +684,23 @@ def check_page(state: _State, source: str, as_json: bool) -> None:
 @click.option(
     "--texts", "texts_dir", type=click.Path(file_okay=False), help="Folder of its saved page texts."
 )
+@click.option(
+    "--no-context",
+    is_flag=True,
+    help="Real set: judge the text alone, without each page's URL and site kind.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate(
-    path: str | None, part: str | None, labels_dir: str | None, texts_dir: str | None, as_json: bool
+    path: str | None,
+    part: str | None,
+    labels_dir: str | None,
+    texts_dir: str | None,
+    no_context: bool,
+    as_json: bool,
 ) -> None:
     """Score the flagger on a labelled JSONL set (PATH), or on a part of the real labelled set
-    (--real dev|test): precision, recall, F1, severity, confusion."""
+    (--real dev|test): precision, recall, F1, severity, confusion. The real set's pages are
+    judged with their URL and their site's kind, as a crawl judges a clinic's pages."""
     from pathlib import Path
 
     from monitor.rules.evaluate import SEVERITIES, evaluate_file, evaluate_real
@@ -676,9 +710,19 @@ def evaluate(
         raise InputError("evaluate: give either PATH or --real dev|test")
     extra: dict = {}
     if part is not None:
-        real = evaluate_real(part, Path(labels_dir or DEFAULT_LABELS), Path(texts_dir or DEFAULT_TEXTS))
+        real = evaluate_real(
+            part,
+            Path(labels_dir or DEFAULT_LABELS),
+            Path(texts_dir or DEFAULT_TEXTS),
+            context=not no_context,
+        )
         score = real.score
-        extra = {"part": part, "labelled": real.labelled, "missing_texts": len(real.missing)}
+        extra = {
+            "part": part,
+            "labelled": real.labelled,
+            "missing_texts": len(real.missing),
+            "context": not no_context,
+        }
         if real.missing and not as_json:
             click.echo(
                 f"{len(real.missing)} of {real.labelled} pages of the {part} part: no saved text, skipped",
@@ -690,7 +734,8 @@ def evaluate(
         click.echo(json.dumps(extra | score.as_dict(), ensure_ascii=False))
         return
     if part is not None:
-        click.echo(f"real set, {part} part: {real.labelled} labelled pages")
+        judged = "text alone" if no_context else "text, URL and site kind"
+        click.echo(f"real set, {part} part: {real.labelled} labelled pages, judged on {judged}")
     click.echo(f"pages: {score.total}")
     click.echo(
         f"flag vs no flag: precision {score.precision:.3f}, recall {score.recall:.3f}, F1 {score.f1:.3f}"

@@ -58,9 +58,19 @@ class Score:
     def severity_accuracy(self) -> float:
         return self.severity_exact / self.flagged if self.flagged else 1.0
 
-    def add(self, page_id: str, label: str, severity: str, text: str, title: str | None) -> None:
-        """Assess one labelled page and count the verdict."""
-        verdict = assess_page(text, title=title)
+    def add(
+        self,
+        page_id: str,
+        label: str,
+        severity: str,
+        text: str,
+        title: str | None,
+        *,
+        url: str | None = None,
+        site_kind: str | None = None,
+    ) -> None:
+        """Assess one labelled page (with its context, when known) and count the verdict."""
+        verdict = assess_page(text, title=title, url=url, site_kind=site_kind)
         self.total += 1
         self.confusion[severity][verdict.severity] += 1
         wanted = label == "flag"
@@ -136,9 +146,11 @@ class RealScore:
     missing: list[str]  # ids whose text is not saved
 
 
-def evaluate_real(part: str, labels: Path, texts: Path) -> RealScore:
+def evaluate_real(part: str, labels: Path, texts: Path, *, context: bool = True) -> RealScore:
     """Score the flagger on the `part` ("dev" or "test") of the real labelled set (monitor.rules.
-    real_set): labels from the shared files, texts from `texts`, absent texts skipped and named."""
+    real_set): labels from the shared files, texts from `texts`, absent texts skipped and named.
+    `context`: give the flagger each page's URL and its site's kind, as a crawl knows them (a
+    clinic found in a directory) and as `check-page --url --site-kind` takes them."""
     from monitor.rules.real_set import PARTS, load_labels, page_text, split
 
     if part not in PARTS:
@@ -153,7 +165,10 @@ def evaluate_real(part: str, labels: Path, texts: Path) -> RealScore:
             continue
         # a risky negative (no_flag, low) is scored as what it must get: no flag, severity none
         severity = page.severity if page.label == "flag" else "none"
-        score.add(page.id, page.label, severity, text, None)
+        if context:
+            score.add(page.id, page.label, severity, text, None, url=page.url, site_kind=page.kind)
+        else:
+            score.add(page.id, page.label, severity, text, None)
     if not score.total:
         raise InputError(
             f"no text saved in {texts} for any of the {len(pages)} pages of the {part} part "
