@@ -689,6 +689,7 @@ def check_page(
     is_flag=True,
     help="Real set: judge the text alone, without each page's URL and site kind.",
 )
+@click.option("--rules-only", is_flag=True, help="Score the rules alone, without the page model.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate(
     path: str | None,
@@ -696,6 +697,7 @@ def evaluate(
     labels_dir: str | None,
     texts_dir: str | None,
     no_context: bool,
+    rules_only: bool,
     as_json: bool,
 ) -> None:
     """Score the flagger on a labelled JSONL set (PATH), or on a part of the real labelled set
@@ -715,6 +717,7 @@ def evaluate(
             Path(labels_dir or DEFAULT_LABELS),
             Path(texts_dir or DEFAULT_TEXTS),
             context=not no_context,
+            model=not rules_only,
         )
         score = real.score
         extra = {
@@ -722,6 +725,7 @@ def evaluate(
             "labelled": real.labelled,
             "missing_texts": len(real.missing),
             "context": not no_context,
+            "model": not rules_only,
         }
         if real.missing and not as_json:
             click.echo(
@@ -729,13 +733,14 @@ def evaluate(
                 err=True,
             )
     else:
-        score = evaluate_file(Path(path))
+        score = evaluate_file(Path(path), model=not rules_only)
     if as_json:
         click.echo(json.dumps(extra | score.as_dict(), ensure_ascii=False))
         return
     if part is not None:
         judged = "text alone" if no_context else "text, URL and site kind"
-        click.echo(f"real set, {part} part: {real.labelled} labelled pages, judged on {judged}")
+        by = "the rules alone" if rules_only else "rules and page model"
+        click.echo(f"real set, {part} part: {real.labelled} labelled pages, judged on {judged} by {by}")
     click.echo(f"pages: {score.total}")
     click.echo(
         f"flag vs no flag: precision {score.precision:.3f}, recall {score.recall:.3f}, F1 {score.f1:.3f}"

@@ -68,9 +68,10 @@ class Score:
         *,
         url: str | None = None,
         site_kind: str | None = None,
+        model: bool = True,
     ) -> None:
         """Assess one labelled page (with its context, when known) and count the verdict."""
-        verdict = assess_page(text, title=title, url=url, site_kind=site_kind)
+        verdict = assess_page(text, title=title, url=url, site_kind=site_kind, model=model)
         self.total += 1
         self.confusion[severity][verdict.severity] += 1
         wanted = label == "flag"
@@ -106,7 +107,7 @@ class Score:
         }
 
 
-def evaluate_file(path: Path) -> Score:
+def evaluate_file(path: Path, *, model: bool = True) -> Score:
     """Score the flagger on a JSONL file whose lines carry their own text or html."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -130,7 +131,7 @@ def evaluate_file(path: Path) -> Score:
             if not isinstance(body, str) or not body.strip():
                 raise InputError(f"{path}: line {number}: no text and no html")
             page = page_from_bytes(body.encode("utf-8"), what=f"{path}: line {number}")
-            score.add(item.get("id", f"line {number}"), label, severity, page.text, page.title)
+            score.add(item.get("id", f"line {number}"), label, severity, page.text, page.title, model=model)
     if not score.total:
         raise InputError(f"{path}: no labelled pages")
     return score
@@ -146,11 +147,14 @@ class RealScore:
     missing: list[str]  # ids whose text is not saved
 
 
-def evaluate_real(part: str, labels: Path, texts: Path, *, context: bool = True) -> RealScore:
+def evaluate_real(
+    part: str, labels: Path, texts: Path, *, context: bool = True, model: bool = True
+) -> RealScore:
     """Score the flagger on the `part` ("dev" or "test") of the real labelled set (monitor.rules.
     real_set): labels from the shared files, texts from `texts`, absent texts skipped and named.
     `context`: give the flagger each page's URL and its site's kind, as a crawl knows them (a
-    clinic found in a directory) and as `check-page --url --site-kind` takes them."""
+    clinic found in a directory) and as `check-page --url --site-kind` takes them. `model`:
+    False scores the rules alone."""
     from monitor.rules.real_set import PARTS, load_labels, page_text, split
 
     if part not in PARTS:
@@ -165,10 +169,8 @@ def evaluate_real(part: str, labels: Path, texts: Path, *, context: bool = True)
             continue
         # a risky negative (no_flag, low) is scored as what it must get: no flag, severity none
         severity = page.severity if page.label == "flag" else "none"
-        if context:
-            score.add(page.id, page.label, severity, text, None, url=page.url, site_kind=page.kind)
-        else:
-            score.add(page.id, page.label, severity, text, None)
+        url, kind = (page.url, page.kind) if context else (None, None)
+        score.add(page.id, page.label, severity, text, None, url=url, site_kind=kind, model=model)
     if not score.total:
         raise InputError(
             f"no text saved in {texts} for any of the {len(pages)} pages of the {part} part "
