@@ -661,7 +661,7 @@ def check_page(
         )
         return
     why = "" if verdict.flag else f": {verdict.reason}"
-    decided = "" if verdict.model is None else f", page model {verdict.model:.2f}"
+    decided = "" if verdict.decided_by != "page model" else f", page model {verdict.model:.2f}"
     click.echo(f"flag: {'yes' if verdict.flag else 'no'} ({verdict.severity}{decided}){why}")
     for finding in verdict.findings:
         click.echo(

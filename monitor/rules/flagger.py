@@ -109,14 +109,15 @@ class Verdict:
     severity: str
     findings: tuple[Finding, ...] = ()
     reason: str = ""  # why not flagged, or what kind of offer
-    model: float | None = None  # the page model's probability, when it decided
+    model: float | None = None  # the page model's probability, when it was asked
+    decided_by: str = "rules"  # or "page model"
 
     def as_dict(self) -> dict:
         return {
             "flag": self.flag,
             "severity": self.severity,
             "reason": self.reason,
-            "decided_by": "rules" if self.model is None else "page model",
+            "decided_by": self.decided_by,
             "model_probability": None if self.model is None else round(self.model, 4),
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -212,10 +213,12 @@ def assess_page(
         return _with_fda(replace(ruled, model=probability), text, fda)
     if probability < threshold:
         why = ruled.reason if not ruled.flag else "the page model outweighs the offer wording"
-        return Verdict(False, "none", reason=f"{why} (page model {probability:.2f} < {threshold})")
+        reason = f"{why} (page model {probability:.2f} < {threshold})"
+        return Verdict(False, "none", reason=reason, model=probability, decided_by="page model")
     indirect = [INDIRECT_SITES[site_kind]] if site_kind in INDIRECT_SITES else []
     graded = grade_offer(reading, indirect=indirect)
-    decided = replace(graded, reason=f"{graded.reason} (page model {probability:.2f})", model=probability)
+    reason = f"{graded.reason} (page model {probability:.2f})"
+    decided = replace(graded, reason=reason, model=probability, decided_by="page model")
     return _with_fda(decided, text, fda)
 
 
