@@ -66,7 +66,10 @@ HEADING_CHARS = 80  # a line this short that names the product is a heading: its
 # precision (MODEL_CARD.md); SITE_THRESHOLD when another page of the site offers them.
 MODEL_THRESHOLD = 0.75
 SITE_THRESHOLD = 0.5
-PRICED_THRESHOLD = 0.3  # the rules' offer with a price beside the mention stands above this
+PRICED_THRESHOLD = 0.3
+# On a page the model judged an offer, a route or condition this near a mention is the offer's:
+# such pages are mostly articles about the treatment, not menus where the next item is another.
+CLAIM_REACH = 280  # the rules' offer with a price beside the mention stands above this
 # What the rules know for certain, whatever the model says: a page selling for research use only,
 # and a provider saying it does not offer exosome products.
 VETOES = frozenset(
@@ -282,12 +285,12 @@ def grade_offer(reading: Reading, *, indirect: Sequence[str] = ()) -> Verdict:
     if indirect:
         findings = [_finding("exosome_indirect", reading.text, reading.products[0], [], extra=indirect)]
     else:
-        findings = _claims(reading, reading.products)
+        findings = _claims(reading, reading.products, reach=CLAIM_REACH)
     severity = max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__)
     return Verdict(True, severity, tuple(findings), reason=findings[0].rule_id)
 
 
-def _claims(reading: Reading, offered: Sequence[Hit]) -> list[Finding]:
+def _claims(reading: Reading, offered: Sequence[Hit], *, reach: int | None = None) -> list[Finding]:
     """What an offer claims, each with its evidence: a route or a condition in the item of an
     offered mention (high), a reassurance anywhere (high), else cosmetic words near an offered
     mention (medium), else an implied service (low)."""
@@ -305,7 +308,13 @@ def _claims(reading: Reading, offered: Sequence[Hit]) -> list[Finding]:
         if not triggers:
             continue
         for product in offered:
-            begin, end = spans.get(product) or spans.setdefault(product, _item_span(text, product))
+            if product not in spans:
+                spans[product] = (
+                    _item_span(text, product)
+                    if reach is None
+                    else (max(0, product.start - reach), product.end + reach)
+                )
+            begin, end = spans[product]
             near = [
                 h
                 for h in triggers
