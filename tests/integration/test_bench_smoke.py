@@ -62,9 +62,10 @@ def test_bench_clinics_runs_small_and_prints_the_ratio_and_the_memory():
     assert "ratio: " in out and "peak memory of the crawl: " in out
 
 
-def test_bench_rules_runs_small_and_prints_a_ratio():
+def test_bench_rules_runs_small_and_prints_a_ratio_and_the_model_cost():
     out = run_bench("rules.py", EXOWATCH_BENCH_MB="0.2", EXOWATCH_BENCH_ROUNDS="1")
-    assert "one Aho-Corasick pass of the lexicon: " in out and "ratio: " in out
+    assert "one Aho-Corasick pass of the lexicon: " in out and "ratio, rules to one pass: " in out
+    assert "flagger with the page model: " in out and " pages/s, " in out and "ms CPU a page" in out
 
 
 @pytest.mark.postgres
