@@ -502,9 +502,10 @@ def flags(state: _State, fmt: str) -> None:
         import io
 
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        # CRLF (RFC 4180): a CR or LF inside a cell then makes the writer quote it
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in record.items()} for record in records)
         click.echo(buffer.getvalue(), nl=False)
     else:
         click.echo(f"{len(records)} open flags")
@@ -620,6 +621,19 @@ def serve_feed(state: _State) -> None:
         server.serve_forever()
     finally:
         server.server_close()
+
+
+# A cell a spreadsheet would run as a formula (or, with a tab or CR first, still parse as one).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that opens as text in a spreadsheet: clinic names and snippets come from crawled
+    pages, and `=HYPERLINK(...)` in one would be a live formula. A leading quote makes it text
+    (OWASP's advice for CSV injection); the value is otherwise unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 @cli.command("check-page")
