@@ -58,6 +58,14 @@ def load_labels(folder: Path = DEFAULT_LABELS) -> list[LabelledPage]:
     return pages
 
 
+def load_label_file(path: Path) -> list[LabelledPage]:
+    """The labelled pages of one JSONL file of the same form (the project's own extra labels)."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [_record(line, f"{path}: line {n}") for n, line in enumerate(lines, 1) if line.strip()]
+
+
 def _record(line: str, where: str) -> LabelledPage:
     try:
         item = json.loads(line)

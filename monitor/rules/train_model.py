@@ -39,9 +39,19 @@ from monitor.rules.model import (
     model_text,
 )
 from monitor.rules.pages import page_from_bytes
-from monitor.rules.real_set import DEFAULT_LABELS, DEFAULT_TEXTS, LabelledPage, load_labels, page_text, split
+from monitor.rules.real_set import (
+    DEFAULT_LABELS,
+    DEFAULT_TEXTS,
+    LabelledPage,
+    load_label_file,
+    load_labels,
+    page_text,
+    split,
+)
 
 SYNTHETIC = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "flagging" / "dev_set.jsonl"
+EXTRA_LABELS = Path(__file__).with_name("extra_labels.jsonl")  # real pages the project labelled
+EXTRA_TEXTS = Path(".cache") / "extra-pages"
 # A synthetic page counts less than a real one: enough to keep the synthetic set's score (at 0.3
 # and 0.5 its recall fell below the rules'), little enough to leave the real pages the say.
 SYNTHETIC_WEIGHT = 0.7
@@ -85,7 +95,21 @@ def synthetic_examples(path: Path) -> list[Example]:
 
 def examples(labels: Path, texts: Path) -> tuple[list[Example], int]:
     """The development part's examples, and how many of its pages have no saved text."""
-    pages = split(load_labels(labels))["dev"]
+    return labelled_examples(split(load_labels(labels))["dev"], texts)
+
+
+def extra_examples(labels: Path, texts: Path) -> tuple[list[Example], int]:
+    """Examples of the project's own labels of more real pages (EXTRA_LABELS): no site of the
+    shared set is among them, so none can reach the test part."""
+    if not labels.is_file():
+        return [], 0
+    shared = {page.site for page in load_labels(DEFAULT_LABELS)} if DEFAULT_LABELS.is_dir() else set()
+    pages = [page for page in load_label_file(labels) if page.site not in shared]
+    return labelled_examples(pages, texts)
+
+
+def labelled_examples(pages: list[LabelledPage], texts: Path) -> tuple[list[Example], int]:
+    """Each page with a saved text, shown with its context and once more without it."""
     found, missing = [], 0
     for page in pages:
         text = page_text(page, texts)
@@ -160,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS)
     parser.add_argument("--texts", type=Path, default=DEFAULT_TEXTS)
     parser.add_argument("--synthetic", type=Path, default=SYNTHETIC)
+    parser.add_argument("--extra", type=Path, default=EXTRA_LABELS, help="the project's own labels")
+    parser.add_argument("--extra-texts", type=Path, default=EXTRA_TEXTS)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--check", action="store_true", help="compare with the shipped file, write nothing")
     args = parser.parse_args(argv)
@@ -170,13 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         print("train_model: no examples (save the texts first; see the README)", file=sys.stderr)
         return 2
     extra = synthetic_examples(args.synthetic)
+    more, more_missing = extra_examples(args.extra, args.extra_texts)
+    if more_missing:
+        print(f"train_model: {more_missing} extra pages: no text in {args.extra_texts}", file=sys.stderr)
     shown = [e for e in found if not e.bare]
     positives = sum(e.label for e in shown)
     negatives = len(shown) - positives
     print(
         f"{len(shown)} pages from the development part ({positives} flag, {negatives} no flag),"
-        f" each also without its context; {len(extra)} from the synthetic set"
+        f" each also without its context; {len(extra)} from the synthetic set;"
+        f" {sum(not e.bare for e in more)} more real pages labelled by the project"
     )
+    extra += more
     print(f"cross-validation by site, {FOLDS} folds (real pages held out):")
     report(*cross_validate(found, extra))
     model = fit(found + extra)
