@@ -141,6 +141,11 @@ def _url_host(hostname: str | None) -> str:
     return _normalize_host(unquote(hostname or ""))
 
 
+# a host name (letters, digits, hyphens, dots, any script: a crawl may read an IDN host) or an
+# IPv4 or IPv6 address (hex digits, colons, dots, and a zone after %)
+_HOST_OR_ADDRESS = re.compile(r"[\w.-]+|[0-9a-f:.]+(?:%[\w.-]+)?")
+
+
 def _parse_allow_entry(entry: str) -> tuple[str, int | None]:
     """'host', 'host:port', 'v6', '[v6]' or '[v6]:port' -> (host, port or None)."""
     text = entry.strip().lower()
@@ -163,6 +168,13 @@ def _parse_allow_entry(entry: str) -> tuple[str, int | None]:
     host = _normalize_host(host)
     if not host:
         raise ValueError(f"bad allow_hosts entry {entry!r}")
+    if "/" in host or "*" in host or not _HOST_OR_ADDRESS.fullmatch(host):
+        # "*" or "0.0.0.0/0" would allow nothing (the gate compares hosts, not patterns or
+        # networks): refused, so that no one believes the gate is open when it is not
+        raise ValueError(
+            f"bad allow_hosts entry {entry!r}: name one host or address (or *.name for a domain's"
+            " hosts); patterns and networks are not allowed"
+        )
     return host, port
 
 

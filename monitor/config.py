@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.urlgate import UrlGate
 from monitor.errors import ConfigError
 
 CONFIG_ENV = "EXOWATCH_CONFIG"
@@ -100,6 +101,10 @@ class CrawlConfig:
         )
         _require(1 <= self.requests_per_site <= 32, "crawl.requests_per_site", "an integer from 1 to 32")
         _require(self.extract_workers in (0, 1), "crawl.extract_workers", "0 or 1")
+        try:
+            UrlGate(frozenset(self.allow_hosts))
+        except ValueError as exc:
+            raise _ValueProblem("crawl.allow_hosts", f"hosts the gate can allow ({exc})") from None
         _require(
             not self.proxy or (self.proxy.startswith("http://") and "@" not in self.proxy),
             "crawl.proxy",

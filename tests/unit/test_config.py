@@ -76,6 +76,8 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path, monkeypat
         ("[database]\nurl = 'sqlite:rel.db'\n", "must be a sqlite:/// or postgresql:// URL"),
         ("[database]\nurl = 'postgresql+asyncpg://u@h/db'\n", "must be a sqlite:/// or postgresql:// URL"),
         ("[crawl]\nextract_workers = 2\n", "key 'crawl.extract_workers' must be 0 or 1"),
+        ("[crawl]\nallow_hosts = ['*']\n", "key 'crawl.allow_hosts' must be hosts the gate can allow"),
+        ("[crawl]\nallow_hosts = ['0.0.0.0/0']\n", "patterns and networks are not allowed"),
         (
             "[sources.fda_warning_letters]\nlisting_endpoint = 'ajax'\n",
             "key 'sources.fda_warning_letters.listing_endpoint' must be \"datatables\" or \"views\"",

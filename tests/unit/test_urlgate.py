@@ -169,7 +169,10 @@ def test_metadata_stays_refused_even_when_allow_listed() -> None:
     assert policy.check("http://metadata.google.internal/").kind == "metadata"
 
 
-@pytest.mark.parametrize("entry", ["", "host:port", "host:0", "host:70000", "[::1", "[::1]x", ":80"])
+@pytest.mark.parametrize(
+    "entry",
+    ["", "host:port", "host:0", "host:70000", "[::1", "[::1]x", ":80", "*", "0.0.0.0/0", "::/0", "a b", "*:80"],
+)
 def test_bad_allow_list_entries_are_errors(entry: str) -> None:
     with pytest.raises(ValueError):
         UrlGate(frozenset({entry}))
