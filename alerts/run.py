@@ -37,7 +37,7 @@ BACKOFF_MAX_SECONDS = 3600
 @dataclass(frozen=True)
 class ChannelOutcome:
     channel: str
-    status: str  # sent, empty, nothing, failed, dry-run
+    status: str  # sent, resent, empty, nothing, waiting, failed, dry-run
     detail: str = ""
 
 
@@ -105,6 +105,7 @@ def _run_channel(
 ) -> ChannelOutcome:
     if spec.kind == "feed":
         return _run_feed(store, spec, dry_run=dry_run, echo=echo, base_dir=base_dir)
+    resent = ""  # said in the outcome: a message went out even when nothing new did
     pending = store.pending_delivery(spec.name)
     if pending and not dry_run:  # the last run died between the send and recording it
         digest, _ = _digest(store, spec, pending["first_event_id"] - 1, pending["last_event_id"])
@@ -117,6 +118,22 @@ def _run_channel(
                 store.finish_delivery(pending["id"], "failed", str(exc)[:500])
                 return ChannelOutcome(spec.name, "failed", str(exc))
             store.finish_delivery(pending["id"], "sent")
+            resent = (
+                f"resent the digest a stopped run left unsent (events {pending['first_event_id']} to "
+                f"{pending['last_event_id']}, {len(digest.items)} items)"
+            )
+    outcome = _send_new(store, spec, dry_run=dry_run, echo=echo, floor=floor, urgent_sent=urgent_sent)
+    if not resent:
+        return outcome
+    if outcome.status in ("nothing", "empty", "waiting"):
+        return ChannelOutcome(spec.name, "resent", f"{resent}; {outcome.status}: {outcome.detail}")
+    return replace(outcome, detail=f"{outcome.detail}; {resent}")
+
+
+def _send_new(
+    store: Store, spec: ChannelConfig, *, dry_run: bool, echo, floor: int, urgent_sent: int
+) -> ChannelOutcome:
+    """The digest of the events after the channel's cursor, sent (or waiting out a backoff)."""
     failures, last_failed = store.recent_failures(spec.name)
     if failures and not dry_run:
         wait = min(BACKOFF_FIRST_SECONDS * 2 ** (failures - 1), BACKOFF_MAX_SECONDS)

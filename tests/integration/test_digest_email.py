@@ -188,8 +188,12 @@ def test_a_crash_between_send_and_record_sends_at_most_one_duplicate_with_the_sa
         assert main(["--config", str(config), "digest", "--channel", "analysts"]) != 0
         assert store.pending_delivery("analysts") is not None and len(smtp.messages) == 1
         monkeypatch.setattr(Store, "finish_delivery", lambda self, *a, **k: real(*a, **k))
+        capsys.readouterr()
         assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 0
         assert len(smtp.messages) == 2  # one duplicate at most
+        said = capsys.readouterr().out  # the CLI says a message went out, not "nothing"
+        assert said.startswith("analysts: resent: resent the digest a stopped run left unsent (events 1 to ")
+        assert "nothing: no new events" in said
         ids = {email.message_from_bytes(m, policy=policy.default)["Message-ID"] for m in smtp.messages}
         assert len(ids) == 1
         assert main(["--config", str(config), "digest", "--channel", "analysts"]) == 0
