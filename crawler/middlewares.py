@@ -235,6 +235,18 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         missing += [a for a in ("_parsers", "_parserimpl", "_stats") if not hasattr(self, a)]
         if missing:
             raise RuntimeError(f"RobotsTxtMiddleware lacks {missing}: review {type(self).__name__}")
+        self._unreachable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
+
+    def process_request_2(self, rp, request: Request) -> None:
+        """Scrapy's check; a host disallowed because its robots.txt could not be read says so
+        (a proxy that is down is not a site forbidding us)."""
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            why = self._unreachable.get(urlparse_cached(request).netloc)
+            if why is None:
+                raise
+            raise IgnoreRequest(f"robots.txt unreachable ({why}): host disallowed (RFC 9309)") from None
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500 or response.status == 429:
@@ -249,7 +261,7 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
             super()._robots_error(exc, netloc)
             return
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-        self._disallow_note(netloc, type(exc).__name__)
+        self._disallow_note(netloc, _network_reason(exc, self.crawler.settings.get("EXOWATCH_PROXY")))
         parser = build_from_crawler(self._parserimpl, self.crawler, ROBOTS_DISALLOW_ALL)
         pending = self._parsers[netloc]
         self._parsers[netloc] = parser
@@ -257,12 +269,21 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
             pending.callback(parser)
 
     def _disallow_note(self, netloc: str, why: str) -> None:
+        self._unreachable[netloc] = why
         self._stats.inc_value("robotstxt/unreachable_disallow")
         logger.warning(
             "robots.txt of %(netloc)s unreachable (%(why)s): disallowing the whole host (RFC 9309)",
             {"netloc": netloc, "why": why},
             extra={"spider": self.crawler.spider},
         )
+
+
+def _network_reason(exc: Exception, proxy: str | None) -> str:
+    """What failed, in one bounded line: the error's type, its message, and the proxy if one was
+    in the way ("ConnectionRefusedError through the proxy http://127.0.0.1:3128: ...")."""
+    text = " ".join(str(exc).split())[:200]
+    where = f" through the proxy {proxy}" if proxy else ""
+    return f"{type(exc).__name__}{where}: {text}" if text else f"{type(exc).__name__}{where}"
 
 
 class CountingHttpCompressionMiddleware(HttpCompressionMiddleware):

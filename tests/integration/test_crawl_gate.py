@@ -332,6 +332,16 @@ def test_robots_txt_unreachable_disallows_the_host(crawl: dict) -> None:
     assert set(_paths(crawl, "robots_down")) == {"/robots.txt"}
     # A 404 robots.txt allows everything, whatever its body says.
     assert _paths(crawl, "site").count("/robots.txt") == 1
+    # The pages' failures say why: robots.txt could not be read, not that the site forbids us.
+    reasons = {
+        f["url"]: f["message"]
+        for f in crawl["failures"]
+        if f["url"] in (crawl["servers"]["robots_5xx"].url("/page"), crawl["servers"]["robots_down"].url("/page"))
+    }
+    assert len(reasons) == 2 and all(m.startswith("robots.txt unreachable (") for m in reasons.values())
+    assert "(HTTP 5" in reasons[crawl["servers"]["robots_5xx"].url("/page")]
+    assert "Error" in reasons[crawl["servers"]["robots_down"].url("/page")]  # the network error's type
+    assert "Forbidden by robots.txt" not in str(reasons)
 
 
 def test_a_host_name_is_resolved_and_its_addresses_checked(crawl: dict) -> None:
@@ -351,3 +361,28 @@ def test_dns_rebinding_is_refused_at_connect_time(crawl: dict) -> None:
         in crawl["log"]
     )
     assert _paths(crawl, "trap_other_port") == []
+
+
+def test_a_proxy_that_is_down_is_named_not_taken_for_robots_txt(tmp_path: Path) -> None:
+    """With `[crawl] proxy` pointing at a port nothing listens on, a page fails because its
+    robots.txt could not be read through that proxy; it is not "Forbidden by robots.txt"."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        proxy_port = probe.getsockname()[1]
+    with ReplayServer({"/page": Route(body=b"ok")}) as site:
+        config = {
+            "allow_hosts": [f"127.0.0.1:{site.port}", f"127.0.0.1:{proxy_port}"],
+            "overrides": {"EXOWATCH_PROXY": f"http://127.0.0.1:{proxy_port}", "RETRY_TIMES": 0},
+            "start_urls": [site.url("/page")],
+            "meta": {},
+            "rebinding": {},
+            "after_failure": {},
+        }
+        result = run_crawl(config, tmp_path)
+    [failure] = result["failures"]
+    assert failure["message"].startswith("robots.txt unreachable (")
+    assert f"through the proxy http://127.0.0.1:{proxy_port}" in failure["message"]
+    assert "Forbidden by robots.txt" not in failure["message"]
+    assert site.requests == []  # nothing reached the site: the proxy was the way, and it was down
