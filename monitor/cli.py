@@ -665,7 +665,10 @@ def check_page(
 
     if page_url is not None and not page_url.lower().startswith(("http://", "https://")):
         raise InputError(f"--url must be an http(s) address, not {page_url!r}")
-    page = read_page(source, user_agent=user_agent(state.config.crawl.contact))
+    crawl = state.config.crawl
+    page = read_page(
+        source, user_agent=user_agent(crawl.contact), allow_hosts=crawl.allow_hosts, proxy=crawl.proxy
+    )
     verdict = assess_page(
         page.text, title=page.title or title, url=page.url or page_url, site_kind=site_kind
     )

@@ -1,24 +1,23 @@
 """Read one page for the flagger: HTML (its visible text, as the clinic crawl extracts it) or text.
 
 `exowatch check-page` takes a file, `-` (standard input) or an http(s) URL; a URL is fetched once,
-through the URL gate, with a size limit and a timeout. Every failure is an InputError naming what
-was wrong.
+under the crawl's rules (crawler.fetch). Every failure is an InputError naming what was wrong.
 """
 
 from __future__ import annotations
 
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.errors import SourceFailure
 from crawler.extract.clinic_page import parse_clinic_page
+from crawler.fetch import FetchError, fetch
 from crawler.urlgate import UrlGate
 from monitor.errors import InputError
 
 MAX_BYTES = 5 * 1024 * 1024
-TIMEOUT_SECONDS = 20
+DEADLINE_SECONDS = 30  # for the whole fetch of a URL, redirects included
 
 
 @dataclass(frozen=True)
@@ -49,31 +48,45 @@ def page_from_bytes(data: bytes, *, url: str | None = None, what: str = "page") 
     return PageText(text, None, url)
 
 
-def read_page(source: str, *, user_agent: str) -> PageText:
-    """A file path, '-' for standard input, or an http(s) URL."""
+def read_page(
+    source: str,
+    *,
+    user_agent: str,
+    allow_hosts: tuple[str, ...] = (),
+    proxy: str | None = None,
+    deadline_seconds: float = DEADLINE_SECONDS,
+) -> PageText:
+    """A file path, '-' for standard input, or an http(s) URL. A URL is fetched as a crawl would
+    fetch it (crawler.fetch): the URL gate with `allow_hosts` on every hop, the proxy, the size
+    limit, and one deadline for the whole fetch."""
     if source == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
-        what = "standard input"
+        what, source_url = "standard input", None
     elif source.lower().startswith(("http://", "https://")):
-        verdict = UrlGate().check(source)
-        if not verdict.allowed:
-            raise InputError(f"{source}: refused by the URL gate ({verdict.reason})")
-        request = urllib.request.Request(source, headers={"User-Agent": user_agent})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - gated above
-                data = response.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"{source}: could not fetch it ({exc})") from None
-        what = source
+            gate = UrlGate(frozenset(allow_hosts))
+            fetched = fetch(
+                source,
+                gate=gate,
+                user_agent=user_agent,
+                proxy=proxy or None,
+                max_bytes=MAX_BYTES,
+                deadline_seconds=deadline_seconds,
+            )
+        except (FetchError, ValueError) as exc:
+            raise InputError(str(exc)) from None
+        if fetched.status >= 400:
+            raise InputError(f"{fetched.url}: HTTP {fetched.status}")
+        data, what, source_url = fetched.body, source, fetched.url
     else:
         path = Path(source)
         if not path.is_file():
             raise InputError(f"{source}: no such file")
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
-        what = source
+        what, source_url = source, None
     if len(data) > MAX_BYTES:
         raise InputError(f"{what}: larger than {MAX_BYTES} bytes")
     if not data.strip():
         raise InputError(f"{what}: empty")
-    return page_from_bytes(data, url=source if source.startswith("http") else None, what=what)
+    return page_from_bytes(data, url=source_url, what=what)
