@@ -64,7 +64,7 @@ HEADING_CHARS = 80  # a line this short that names the product is a heading: its
 # The page model's say (monitor/rules/model.py): a page that names an exosome product is an offer
 # when the model's probability reaches MODEL_THRESHOLD, chosen on the development part for
 # precision (MODEL_CARD.md); SITE_THRESHOLD when another page of the site offers them.
-MODEL_THRESHOLD = 0.75
+MODEL_THRESHOLD = 0.7
 SITE_THRESHOLD = 0.5
 PRICED_THRESHOLD = 0.3
 # On a page the model judged an offer, a route or condition this near a mention is the offer's:

@@ -165,7 +165,7 @@ def _balanced(shown: list[Example], sites: list[str]) -> list[str]:
 def report(found: list[Example], probabilities: np.ndarray) -> None:
     """Precision (flag against no flag, pages labelled flag/low left out) and recall on pages
     labelled high or medium, at thresholds around the chosen one."""
-    for threshold in (0.5, 0.6, 0.7, MODEL_THRESHOLD, 0.8, 0.9):
+    for threshold in sorted({0.5, 0.6, 0.7, MODEL_THRESHOLD, 0.8, 0.9}):
         flagged = probabilities >= threshold
         wanted = [e.page.severity in ("high", "medium") and e.label for e in found]
         unwanted = [not e.label for e in found]
