@@ -1177,6 +1177,31 @@ class Store:
                 )
             connection.execute(table.update().where(table.c.id == run_id).values(**values))
 
+    def running_runs(self) -> list[Mapping[str, Any]]:
+        """Runs still 'running': id, source, runner, started_at."""
+        table = CrawlRun.__table__
+        query = select(table.c.id, table.c.source, table.c.runner, table.c.started_at).where(
+            table.c.status == "running"
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query.order_by(table.c.id))]
+
+    def abandon_run_ids(self, run_ids: Collection[int], *, reason: str) -> list[int]:
+        """Mark these runs failed with `reason`, those still 'running' only; returns them."""
+        table = CrawlRun.__table__
+        if not run_ids:
+            return []
+        where = (table.c.status == "running", table.c.id.in_(sorted(run_ids)))
+        with self._write() as connection:
+            stale = list(connection.execute(select(table.c.id).where(*where)).scalars())
+            if stale:
+                connection.execute(
+                    table.update()
+                    .where(table.c.id.in_(stale))
+                    .values(status="failed", finished_at=self.clock(), error=reason)
+                )
+        return stale
+
     def abandon_runs(
         self,
         *,

@@ -18,6 +18,8 @@ from crawler.normalize.text import clean, parse_listing_date
 from db.records import LetterRecord
 from db.store import Store, UpsertReport
 from monitor.errors import InputError
+from monitor.leader import identity
+from monitor.runs import close_dead_runs
 
 RUN_SOURCE = "import-letters"
 
@@ -86,7 +88,8 @@ def run_import(
 ) -> ImportSummary:
     """Write a plan's letters, recording the run in crawl_runs."""
     summary = plan.summary
-    run_id = store.start_run(RUN_SOURCE)
+    close_dead_runs(store)  # an import killed before (kill -9) left its run 'running'
+    run_id = store.start_run(RUN_SOURCE, runner=identity("import"))
     source = f"{RUN_SOURCE} {', '.join(Path(p).name for p in plan.paths)}"[:200]
     try:
         summary.report = store.upsert_letters(plan.records, source=source, progress=progress)

@@ -20,6 +20,7 @@ from typing import Any
 
 from db.store import Store
 from monitor.config import Config
+from monitor.runs import close_dead_runs
 
 STDERR_TAIL = 400
 
@@ -47,6 +48,7 @@ def run_crawl(
     runs it records (crawl_runs.runner)."""
     store = Store.open(config.database.url, busy_timeout_seconds=config.database.busy_timeout_seconds)
     try:
+        close_dead_runs(store)  # runs of this host whose process was killed before their end
         attempts = config.crawl.retries + 1
         for attempt in range(1, attempts + 1):
             run_id = store.start_run(spider, attempt=attempt, runner=runner)
