@@ -40,6 +40,8 @@ log = logging.getLogger("exowatch.daemon")
 JOB_TABLE = "scheduler_jobs"
 #: Set when the daemon is asked to stop: a queued job that starts after it does nothing.
 STOPPING = threading.Event()
+SIGNALLED = threading.Event()  # SIGTERM or SIGINT: stop for good (STOPPING alone may be a lost lead)
+LOST_LEAD = 1
 #: This daemon's name while it leads: the runner of the crawls it starts (crawl_runs.runner).
 _NAME: list[str] = []
 
@@ -194,32 +196,44 @@ def run_daemon(
     on_lead: Callable[[], None] | None = None,
 ) -> int:
     """Lead (or wait for the lead), schedule the jobs, run until stopped. Returns the exit status:
-    0 stopped on request, 1 could not lead (with `wait_for_lead` False) or lost the lead."""
+    0 stopped on request, 1 could not lead (with `wait_for_lead` False) or lost the lead without
+    `wait_for_lead`. A daemon that loses the lead (its database connection or lock file gone:
+    PostgreSQL restarted or failed over) stops its jobs and waits to take the lead again."""
     STOPPING.clear()
+    SIGNALLED.clear()
     if install_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, _request_stop)
     name = identity("daemon")
-    lead = lead_for(config.database.url, name)
-    try:
-        if not _take_lead(lead, config, wait_for_lead):
-            return 0 if STOPPING.is_set() else 1
-        _NAME[:] = [name]
-        if on_lead is not None:
-            on_lead()
-        return _lead(lead, config, config_path, name)
-    finally:
-        _NAME.clear()
-        lead.release()
+    while True:
+        lead = lead_for(config.database.url, name)
+        try:
+            if not _take_lead(lead, config, wait_for_lead):
+                return 0 if STOPPING.is_set() else 1
+            _NAME[:] = [name]
+            if on_lead is not None:
+                on_lead()
+            code = _lead(lead, config, config_path, name)
+        finally:
+            _NAME.clear()
+            lead.release()
+        if code != LOST_LEAD or SIGNALLED.is_set():
+            return 0 if SIGNALLED.is_set() else code
+        if not wait_for_lead:
+            return code
+        log.warning("lost the lead: waiting to take it again")
+        STOPPING.clear()
 
 
 def _request_stop(signum: int, _frame: Any) -> None:
     log.info("%s: finishing the current step, then stopping", signal.Signals(signum).name)
+    SIGNALLED.set()
     STOPPING.set()
 
 
 def _take_lead(lead: Lead, config: Config, wait: bool) -> bool:
     if lead.acquire():
+        log.info("took the lead")
         return True
     holder = lead.holder()
     if not wait:
@@ -252,7 +266,7 @@ def _lead(lead: Lead, config: Config, config_path: str | None, name: str) -> int
             if not lead.still_held():
                 log.error("lost the lead of the database (its connection or lock file is gone): stopping")
                 STOPPING.set()
-                return 1
+                return LOST_LEAD
             _abandon_dead_runs(jobs_store, config)
         return 0
     finally:

@@ -9,7 +9,9 @@ connection's application_name, or in the lock file.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import logging
 import os
 import socket
 from abc import ABC, abstractmethod
@@ -22,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from monitor.errors import ExowatchError
+
+log = logging.getLogger("exowatch.daemon")
 
 # pg_try_advisory_lock(int, int): the first number says "exowatch", the second "the daemon".
 LOCK_CLASS = 0x45584F57  # "EXOW"
@@ -71,16 +75,30 @@ class PostgresLead(Lead):
         self.connection: Connection | None = None
 
     def acquire(self) -> bool:
-        if self.connection is None:
-            self.connection = self.engine.connect()
-            self.connection.execute(
-                text("SELECT set_config('application_name', :name, false)"), {"name": self.name}
-            )
-        got = self.connection.execute(
-            text("SELECT pg_try_advisory_lock(:cls, :id)"), {"cls": LOCK_CLASS, "id": LOCK_ID}
-        ).scalar()
-        self.connection.commit()  # the lock is the session's; no transaction stays open
+        """Try for the lock on the lead connection. A connection that dropped (PostgreSQL
+        restarted, failed over, or ended the backend) is dropped here and made anew at the next
+        try: a waiting daemon keeps waiting, and takes the lead once it is free."""
+        try:
+            if self.connection is None:
+                self.connection = self.engine.connect()
+                self.connection.execute(
+                    text("SELECT set_config('application_name', :name, false)"), {"name": self.name}
+                )
+            got = self.connection.execute(
+                text("SELECT pg_try_advisory_lock(:cls, :id)"), {"cls": LOCK_CLASS, "id": LOCK_ID}
+            ).scalar()
+            self.connection.commit()  # the lock is the session's; no transaction stays open
+        except SQLAlchemyError as exc:
+            log.warning("the lead's database connection failed (%s); trying again", type(exc).__name__)
+            self._drop()
+            return False
         return bool(got)
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self.connection.close()
+            self.connection = None
 
     def holder(self) -> str:
         query = text(

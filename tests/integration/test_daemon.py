@@ -360,3 +360,51 @@ def test_a_crawl_that_hangs_or_crashes_is_a_failed_run_and_the_daemon_runs_on(tm
     finally:
         store.close()
     assert not [r for r in runs if r["status"] == "running"]
+
+
+def test_two_daemons_survive_postgresql_ending_their_connections(tmp_path, smtp, pg_database_url):
+    """As a PostgreSQL restart or failover does: every backend of both daemons is terminated. The
+    leader stops its jobs and waits; the waiting one reconnects; one of them leads again and the
+    job runs on, never two runs at once (issue: the standby crashed, and no daemon was left)."""
+    from sqlalchemy import create_engine, text
+
+    pg_database_url = _empty_pg(pg_database_url)
+    web, _fda = replay_world()
+    with web:
+        config = _config(
+            tmp_path / "config.toml", web, pg_database_url, smtp.port, 'schedules = { fda_notices = "every 5s" }\n'
+        )
+        config.write_text(config.read_text("utf-8") + '\n[run]\nsources = ["fda_notices"]\n', encoding="utf-8")
+        first = Daemon(config, tmp_path / "first.log")
+        first.wait_for(r"fda_notices: run #\d+ ok")
+        second = Daemon(config, tmp_path / "second.log")
+        second.wait_for(r"another daemon leads this database")
+        engine = create_engine(pg_database_url)
+        with engine.connect() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        engine.dispose()
+        assert ended >= 2  # at least the two lead connections
+        first.wait_for(r"lost the lead: waiting to take it again")
+        # one of them leads again: the first at once, or the second once the first let go
+        _wait(
+            lambda: len(re.findall("took the lead", first.text())) >= 2 or "took the lead" in second.text(),
+            "a daemon to lead again",
+        )
+        leader = second if "took the lead" in second.text() else first
+        runs_before = len(re.findall(r"fda_notices: run #\d+ ok", leader.text()))
+        leader.wait_for(r"fda_notices: run #\d+ ok", runs_before + 1)
+        assert first.process.poll() is None and second.process.poll() is None  # both still running
+        assert first.stop() == 0 and second.stop() == 0
+    store = Store.open(pg_database_url)
+    try:
+        runs = [r for r in store.latest_runs(500) if r["status"] != "running"]
+    finally:
+        store.close()
+    ordered = sorted(runs, key=lambda r: r["started_at"])
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        assert before["finished_at"] is not None and before["finished_at"] <= after["started_at"]
