@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,10 @@ JOB_TABLE = "scheduler_jobs"
 STOPPING = threading.Event()
 SIGNALLED = threading.Event()  # SIGTERM or SIGINT: stop for good (STOPPING alone may be a lost lead)
 LOST_LEAD = 1
+#: Jobs that came due but did not run because the daemon was stopping (queued behind the running
+#: crawl at SIGTERM): put back in the job store as due now, so the restarted daemon runs them once.
+_OWED: set[str] = set()
+_OWED_LOCK = threading.Lock()
 #: This daemon's name while it leads: the runner of the crawls it starts (crawl_runs.runner).
 _NAME: list[str] = []
 
@@ -109,7 +114,9 @@ def crawl_job(config_path: str | None, source: str, full: bool = False) -> None:
     from monitor.crawl import run_crawl
     from monitor.flagging import run_flagger
 
+    job_id = f"crawl:{source}:full" if full else f"crawl:{source}"
     if STOPPING.is_set():
+        _owe(job_id)
         return
     config = load_config(config_path)
     name = f"{source}{' (full)' if full else ''}"
@@ -124,6 +131,7 @@ def crawl_job(config_path: str | None, source: str, full: bool = False) -> None:
         )
     except Stopping:
         log.info("%s: stopped between two attempts", name)
+        _owe(job_id)
         return
     run = outcome.run
     counts = (run["records_new"], run["records_changed"], run["records_unchanged"])
@@ -151,6 +159,7 @@ def digest_job(config_path: str | None, channel: str) -> None:
     from alerts.run import run_digests
 
     if STOPPING.is_set():
+        _owe(f"digest:{channel}")
         return
     config = load_config(config_path)
     store = _open_store(config)
@@ -159,6 +168,12 @@ def digest_job(config_path: str | None, channel: str) -> None:
             log.info("digest %s: %s", digest.channel, _outcome(digest))
     finally:
         store.close()
+
+
+def _owe(job_id: str) -> None:
+    with _OWED_LOCK:
+        _OWED.add(job_id)
+    log.info("%s: not run, the daemon is stopping; it runs when the daemon starts again", job_id)
 
 
 def _outcome(digest) -> str:
@@ -251,6 +266,9 @@ def _lead(lead: Lead, config: Config, config_path: str | None, name: str) -> int
     # its engine (busy timeout, SQLite pragmas) holds the job store; the lead loop reads runs with it
     jobs_store = _open_store(config)
     scheduler = _scheduler(config, jobs_store)
+    submitted = _track_submitted(scheduler)
+    with _OWED_LOCK:
+        _OWED.clear()
     scheduler.start(paused=True)
     try:
         _sync_jobs(scheduler, job_specs(config, config_path))
@@ -271,9 +289,71 @@ def _lead(lead: Lead, config: Config, config_path: str | None, name: str) -> int
         return 0
     finally:
         STOPPING.set()  # queued jobs return at once; the running one finishes its step
+        scheduler.pause()  # nothing new is submitted; what is queued still runs (and returns)
+        _drain(submitted)
         scheduler.shutdown(wait=True)
+        _repay(scheduler, jobs_store)
         jobs_store.close()
         log.info("stopped")
+
+
+class _Submitted:
+    """Jobs handed to the executor and not yet done, from the scheduler's own events (per job:
+    a job may finish before its submission is told, so one count can dip below zero)."""
+
+    def __init__(self) -> None:
+        self.pending: Counter[str] = Counter()
+        self.changed = threading.Condition()
+
+    def on_event(self, event) -> None:
+        from apscheduler.events import EVENT_JOB_SUBMITTED
+
+        with self.changed:
+            self.pending[event.job_id] += 1 if event.code == EVENT_JOB_SUBMITTED else -1
+            self.changed.notify_all()
+
+    def idle(self) -> bool:
+        return all(count <= 0 for count in self.pending.values())
+
+
+def _track_submitted(scheduler) -> _Submitted:
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED
+
+    submitted = _Submitted()
+    scheduler.add_listener(submitted.on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    return submitted
+
+
+def _drain(submitted: _Submitted) -> None:
+    """Wait until every job handed to the executor is done: the running one finishes its step
+    (a crawl is bounded by its timeout), the queued ones see STOPPING and return."""
+    with submitted.changed:
+        submitted.changed.wait_for(submitted.idle)
+
+
+def _repay(scheduler, store: Store) -> None:
+    """The jobs that did not run because of the stop, due again now in the job store: the next
+    daemon runs each once (within misfire_grace_seconds; coalesce merges repeats).
+
+    Written through the job store once the scheduler has stopped: a stopping scheduler woken by
+    a modified job would submit it to its closed executor and move its next run on."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    with _OWED_LOCK:
+        owed = sorted(_OWED)
+        _OWED.clear()
+    if not owed:
+        return
+    jobs = SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)
+    jobs.start(scheduler, "default")  # the stopped scheduler only rebuilds the stored jobs
+    now = datetime.now(UTC)
+    for job_id in owed:
+        job = jobs.lookup_job(job_id)
+        if job is None:
+            continue
+        job.next_run_time = now
+        jobs.update_job(job)
+        log.info("%s: due again when the daemon starts", job_id)
 
 
 def _scheduler(config: Config, store: Store):

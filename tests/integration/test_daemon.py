@@ -408,3 +408,29 @@ def test_two_daemons_survive_postgresql_ending_their_connections(tmp_path, smtp,
     ordered = sorted(runs, key=lambda r: r["started_at"])
     for before, after in zip(ordered, ordered[1:], strict=False):
         assert before["finished_at"] is not None and before["finished_at"] <= after["started_at"]
+
+
+def test_crawls_queued_at_sigterm_run_once_after_the_restart(tmp_path, smtp):
+    """Four sources come due at once; one crawls, three wait behind it (one worker). SIGTERM
+    while the first crawls: the three did not run, and the restarted daemon runs each once at
+    once, though their next turn by the schedule is an hour away (issue: the job store had moved
+    on, and a daily schedule would have skipped that day's crawls)."""
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    web, _fda = replay_world()
+    with web:
+        config = _config(tmp_path / "config.toml", web, database, smtp.port, ALL_HOURLY)
+        first = Daemon(config, tmp_path / "first.log")
+        _wait(lambda: first.crawl_children(), "the first crawl to start")
+        assert first.stop() == 0
+        stopped = first.text()
+        ran = set(re.findall(r"(\w+): run #\d+ ", stopped))
+        owed = set(re.findall(r"crawl:(\w+): due again when the daemon starts", stopped))
+        sources = {"fda_warning_letters", "fda_notices", "clinic_listings", "clinic_sites"}
+        assert owed and owed | ran == sources and not owed & ran, (owed, ran)
+        second = Daemon(config, tmp_path / "second.log")
+        for source in owed:
+            second.wait_for(rf"{source}: run #\d+ ")
+        assert second.stop() == 0
+        again = second.text()
+        for source in owed:
+            assert len(re.findall(rf"{source}: run #\d+ ", again)) == 1, source
