@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -77,6 +78,22 @@ def run_crawl(
         store.close()
 
 
+# The crawl children running now: a daemon that loses the lead stops them at once, before another
+# daemon, leading now, starts the same crawl.
+_CHILDREN: set[subprocess.Popen] = set()
+_CHILDREN_LOCK = threading.Lock()
+
+
+def stop_children() -> int:
+    """Terminate the crawl children of this process (SIGTERM); returns how many there were."""
+    with _CHILDREN_LOCK:
+        children = list(_CHILDREN)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    return len(children)
+
+
 def _run_child(
     config: Config, spider: str, run_id: int, *, config_path: str | None, full: bool, store: Store
 ) -> str | None:
@@ -92,23 +109,24 @@ def _run_child(
     }
     if config_path:
         env["EXOWATCH_CONFIG"] = str(config_path)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _CHILDREN_LOCK:
+        _CHILDREN.add(child)
     try:
-        result = subprocess.run(
-            command,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=config.crawl.timeout_seconds,
-            check=False,
-        )
+        _, stderr = child.communicate(timeout=config.crawl.timeout_seconds)
     except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
         reason = f"timed out after {config.crawl.timeout_seconds:g} seconds"
         store.finish_run(run_id, status="failed", error=reason)
         return reason
+    finally:
+        with _CHILDREN_LOCK:
+            _CHILDREN.discard(child)
     run = store.run(run_id)
     if run["status"] == "running":  # the child died before it could record anything
-        tail = " ".join(result.stderr.strip().splitlines()[-3:])[-STDERR_TAIL:]
-        reason = f"crawler process exited with status {result.returncode}: {tail}"
+        tail = " ".join(stderr.strip().splitlines()[-3:])[-STDERR_TAIL:]
+        reason = f"crawler process exited with status {child.returncode}: {tail}"
         store.finish_run(run_id, status="failed", error=reason)
         return reason
     return run["error"] if run["status"] not in ("ok", "partial") else None

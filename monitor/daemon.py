@@ -284,6 +284,11 @@ def _lead(lead: Lead, config: Config, config_path: str | None, name: str) -> int
             if not lead.still_held():
                 log.error("lost the lead of the database (its connection or lock file is gone): stopping")
                 STOPPING.set()
+                # another daemon may lead now: its crawl must not meet ours
+                from monitor.crawl import stop_children
+
+                if stop_children():
+                    log.warning("stopped the running crawl: this daemon no longer leads")
                 return LOST_LEAD
             _abandon_dead_runs(jobs_store, config)
         return 0
