@@ -1188,19 +1188,9 @@ class Store:
 
     def abandon_run_ids(self, run_ids: Collection[int], *, reason: str) -> list[int]:
         """Mark these runs failed with `reason`, those still 'running' only; returns them."""
-        table = CrawlRun.__table__
         if not run_ids:
             return []
-        where = (table.c.status == "running", table.c.id.in_(sorted(run_ids)))
-        with self._write() as connection:
-            stale = list(connection.execute(select(table.c.id).where(*where)).scalars())
-            if stale:
-                connection.execute(
-                    table.update()
-                    .where(table.c.id.in_(stale))
-                    .values(status="failed", finished_at=self.clock(), error=reason)
-                )
-        return stale
+        return self._fail_running([CrawlRun.__table__.c.id.in_(sorted(run_ids))], reason)
 
     def abandon_runs(
         self,
@@ -1217,15 +1207,21 @@ class Store:
         Past the crawl's hard timeout no process can still be working on such a run, nor once the
         daemon that ran it has lost the lead to another."""
         table = CrawlRun.__table__
-        where = [table.c.status == "running"]
+        where = []
         if started_before is not None:
             where.append(table.c.started_at < started_before)
         if runner_like is not None:
             where.append(table.c.runner.like(runner_like))
         if except_runner is not None:
             where.append(table.c.runner != except_runner)
+        return self._fail_running(where, reason)
+
+    def _fail_running(self, where: list, reason: str) -> list[int]:
+        """Mark the runs still 'running' that match `where` failed with `reason`; their ids."""
+        table = CrawlRun.__table__
         with self._write() as connection:
-            stale = list(connection.execute(select(table.c.id).where(*where)).scalars())
+            query = select(table.c.id).where(table.c.status == "running", *where)
+            stale = list(connection.execute(query).scalars())
             if stale:
                 connection.execute(
                     table.update()
