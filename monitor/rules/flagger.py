@@ -66,10 +66,10 @@ HEADING_CHARS = 80  # a line this short that names the product is a heading: its
 # precision (MODEL_CARD.md); SITE_THRESHOLD when another page of the site offers them.
 MODEL_THRESHOLD = 0.7
 SITE_THRESHOLD = 0.5
-PRICED_THRESHOLD = 0.3
+PRICED_THRESHOLD = 0.3  # the rules' offer with a price beside the mention stands above this
 # On a page the model judged an offer, a route or condition this near a mention is the offer's:
 # such pages are mostly articles about the treatment, not menus where the next item is another.
-CLAIM_REACH = 280  # the rules' offer with a price beside the mention stands above this
+CLAIM_REACH = 280
 # What the rules know for certain, whatever the model says: a page selling for research use only,
 # and a provider saying it does not offer exosome products.
 VETOES = frozenset(
