@@ -153,10 +153,8 @@ def _connection(url: str, gate: UrlGate, proxy: str | None, resolver, timeout: f
 
 
 def _get(url, gate, user_agent, proxy, max_bytes, deadline, resolver):
-    """One hop: (status, lower-cased headers, body). The gate judges the URL first."""
-    verdict = gate.precheck(url)
-    if verdict is not None and not verdict.allowed:
-        raise FetchError(f"{url}: refused by the URL gate ({verdict.reason})")
+    """One hop: (status, lower-cased headers, body). The gate judges the URL (and the proxy)
+    before anything connects (_connection)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _Late
