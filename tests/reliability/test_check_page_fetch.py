@@ -33,16 +33,10 @@ def config_file(tmp_path, **crawl) -> str:
 
 
 @pytest.fixture
-def trap():
-    """A listener nothing may reach: its requests must stay empty."""
+def site(tripwire):
+    """The allow-listed site; its redirects go to the tripwire's port (127.0.0.1, 127.0.0.2, ::1)."""
     with ReplayServer() as server:
-        yield server
-
-
-@pytest.fixture
-def site(trap):
-    with ReplayServer() as server:
-        port = trap.server.server_address[1]
+        port = tripwire.port
         server.routes.update(
             {
                 "/treatments/exosome-iv": static(OFFER),
@@ -73,14 +67,14 @@ def test_an_allow_listed_page_is_fetched_followed_and_judged(site, tmp_path, mon
     "hop", ["/r/loopback-other-port", "/r/localhost", "/r/v6", "/r/127.0.0.2", "/r/ftp", "/r/metadata"]
 )
 def test_a_redirect_to_a_forbidden_address_is_refused_before_any_connection(
-    site, trap, hop, tmp_path, monkeypatch, capsys
+    site, tripwire, hop, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
     config = config_file(tmp_path, allow_hosts=[site.host])
     assert main(["--config", config, "check-page", f"{site.base_url}{hop}"]) == 2
     error = capsys.readouterr().err.strip()
     assert "refused by the URL gate" in error and "\n" not in error, error
-    assert trap.requests == []
+    assert tripwire.count() == 0
     assert site.requests == [hop]
 
 

@@ -15,8 +15,22 @@ from db.store import Store
 from monitor.cli import main
 from monitor.runs import close_dead_runs, process_alive
 from tests.conftest import LISTING_CSV
+from tests.reliability.audit import audit
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def letters_in(listing, folder) -> int:
+    """How many letters one uninterrupted import of `listing` stores: what must not be lost."""
+    from monitor.backfill import import_letter_files
+
+    reference = Store.open(f"sqlite:///{folder / 'reference.db'}")
+    try:
+        reference.init()
+        import_letter_files(reference, [listing])
+        return reference.table_counts()["warning_letters"]
+    finally:
+        reference.close()
 
 
 def wait_for_running(store: Store, timeout: float = 60.0) -> dict:
@@ -29,7 +43,7 @@ def wait_for_running(store: Store, timeout: float = 60.0) -> dict:
     raise AssertionError("the import never recorded its run")
 
 
-def test_an_import_killed_mid_run_is_closed_by_the_next_import(db_url, monkeypatch, capsys):
+def test_an_import_killed_mid_run_is_closed_by_the_next_import(db_url, tmp_path, monkeypatch, capsys, probe):
     monkeypatch.delenv("EXOWATCH_CONFIG", raising=False)
     monkeypatch.setenv("EXOWATCH_DATABASE_URL", db_url)
     assert main(["init"]) == 0
@@ -53,6 +67,9 @@ def test_an_import_killed_mid_run_is_closed_by_the_next_import(db_url, monkeypat
         assert first["status"] == "failed"
         assert first["error"].startswith(f"abandoned: its process (pid {child.pid} on ")
         assert store.running_runs() == []
+        found = audit(db_url)
+        assert probe.duplicates(found.duplicates) == 0, found.surplus
+        assert probe.expect_rows(letters_in(LISTING_CSV, tmp_path), found.counts["warning_letters"]) == 0
         capsys.readouterr()
         assert main(["status"]) == 0
         said = capsys.readouterr().out
