@@ -10,17 +10,36 @@ if TYPE_CHECKING:  # annotations only: importing an item does not import every e
     from crawler.extract.feed import FeedEntry
     from crawler.extract.letter_page import LetterPage
     from crawler.extract.listings import ListingEntry
+    from crawler.normalize.letters import ListingRow
     from crawler.relevance.tagger import Tag
 
 
 @dataclass(frozen=True)
-class LetterPageItem:
-    """A letter's own page, extracted, with the relevance tags and product names of its text.
-    (Kept by the spider for its store pipeline, not yielded: see crawler.spiders.fda_warning_letters.)"""
+class ListedLetterItem:
+    """One letter as FDA's listing shows it (the first row the crawl saw of it)."""
 
+    slug: str
+    row: ListingRow
+
+
+@dataclass(frozen=True)
+class LetterPageItem:
+    """A letter's own page, extracted. `asked`: the letter the request was for (a redirect can
+    lead to another's page). The relevance tags and product names of its text are added by
+    crawler.pipelines.letter_tags."""
+
+    asked: str
     page: LetterPage
-    tags: tuple[Tag, ...]
-    product_names: tuple[str, ...]
+    tags: tuple[Tag, ...] = ()
+    product_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LetterPageFailedItem:
+    """A letter page that could not be had or read: that letter's page error, not the crawl's."""
+
+    slug: str
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from monitor.config import Config, DatabaseConfig
 @dataclass(frozen=True)
 class CrawlPlan:
     spider_kwargs: dict[str, Any]
-    pipeline: str  # the store pipeline's import path
+    pipelines: dict[str, int]  # ITEM_PIPELINES: import path -> order (each pipeline one concern)
     settings: dict[str, Any] = field(default_factory=dict)  # this crawl's own Scrapy settings
 
 
@@ -33,7 +33,10 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
                 "pages_per_run": source.pages_per_run,
                 "full": full,
             },
-            pipeline="crawler.pipelines.letter_store.LetterStorePipeline",
+            pipelines={
+                "crawler.pipelines.letter_tags.LetterTagPipeline": 200,
+                "crawler.pipelines.letter_store.LetterStorePipeline": 300,
+            },
         )
     if spider_name == "fda_notices":
         source = config.sources.fda_notices
@@ -46,7 +49,7 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
                 "follow_pages": source.follow_pages,
                 "full": full,
             },
-            pipeline="crawler.pipelines.notice_store.NoticeStorePipeline",
+            pipelines={"crawler.pipelines.notice_store.NoticeStorePipeline": 300},
         )
     if spider_name == "clinic_listings":
         return CrawlPlan(
@@ -54,7 +57,7 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
                 "sources": config.sources.clinic_listings,
                 "base_dir": str(config.base_dir),
             },
-            pipeline="crawler.pipelines.clinic_store.ClinicListingsPipeline",
+            pipelines={"crawler.pipelines.clinic_store.ClinicListingsPipeline": 300},
         )
     if spider_name == "clinic_sites":
         source = config.sources.clinic_sites
@@ -64,7 +67,7 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
                 "pages_per_site": source.pages_per_site,
                 "recheck_after_hours": 0.0 if full else source.recheck_after_hours,
             },
-            pipeline="crawler.pipelines.clinic_store.ClinicPagesPipeline",
+            pipelines={"crawler.pipelines.clinic_store.ClinicPagesPipeline": 300},
             settings={
                 "EXOWATCH_SNAPSHOT_RETENTION_DAYS": source.snapshot_retention_days,
                 # many sites side by side, each one request at a time ([crawl] requests_per_site)

@@ -103,7 +103,7 @@ def _crawl(config: Config, spider_name: str, plan: CrawlPlan, state, run_id: int
         user_agent_contact=config.crawl.contact,
         allow_hosts=config.crawl.allow_hosts,
         overrides={
-            "ITEM_PIPELINES": {plan.pipeline: 300},
+            "ITEM_PIPELINES": plan.pipelines,
             "EXOWATCH_DATABASE_URL": config.database.url,
             "EXOWATCH_DELIST_AFTER": config.crawl.delist_after,
             "EXOWATCH_RUN_SOURCE": f"crawl {spider_name} #{run_id}",
@@ -124,10 +124,7 @@ def _crawl(config: Config, spider_name: str, plan: CrawlPlan, state, run_id: int
         bugs.append(f"spider error on {response.url[:200]}: {error}")
 
     crawler.signals.connect(on_spider_error, signal=signals.spider_error)
-    # a spider that learns_stored_state asks for it when it needs it, not now (the letters spider)
-    late = getattr(crawler.spidercls, "learns_stored_state", False)
-    stored = {"stored_state": state} if late else state()
-    process.crawl(crawler, **plan.spider_kwargs, **stored)
+    process.crawl(crawler, **plan.spider_kwargs, **state())
     process.start()
     return _record(config, crawler, run_id, bugs)
 

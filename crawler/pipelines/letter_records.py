@@ -1,25 +1,15 @@
 """Build a LetterRecord from what a crawl saw of one letter: its listing row, its page, its tags.
 
-Pure functions: the pipeline calls them, the tests call them directly.
+A pure function: the store pipeline calls it, the tests call it directly.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from crawler.extract.letter_page import parse_letter_page
 from crawler.items import LetterPageItem
 from crawler.normalize.letters import ListingRow, letter_from_listing, letter_url, marcs_cms_number
-from crawler.relevance import product_names, tag_text
 from db.records import LetterRecord
-
-
-def read_letter_page(html: bytes, url: str) -> LetterPageItem:
-    """Extract one letter page and tag its text: all of a letter's CPU work, in one pure function
-    of the response, so that the crawl runs it in its extraction worker (crawler.offload)."""
-    page = parse_letter_page(html, url)
-    text = page.body_text or ""
-    return LetterPageItem(page=page, tags=tag_text(text), product_names=product_names(text))
 
 
 def letter_record(

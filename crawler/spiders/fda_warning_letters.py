@@ -10,31 +10,22 @@ Then, within `pages_per_run` letter pages a crawl (the listing's letters come fi
 stored letters that have none yet or whose page failed (`backlog`, from the store, newest first):
 letters backfilled from FDA's exports get their bodies, a few hundred a crawl.
 
-The spider only extracts. A failure of the listing (a block page, an HTTP error, JSON of another
-shape), or the source refusing the crawler on any request (Akamai's redirect to its apology page:
-crawler.middlewares), ends the crawl as a source failure, and the store pipeline then writes
-nothing. A letter page that cannot be read (an HTTP error after retries, a truncated or foreign
-page) is that letter's page error, not the crawl's: the letter is stored from its listing row, the
-run is partial, and the next crawl asks for the page again.
-
-What it reads is kept in the crawl's extraction worker (crawler.pipelines.letter_collection),
-which parses every listing page and letter page; the spider keeps only what it needs to decide
-what to fetch, and the store pipeline has the worker write it all when the spider closes. It
-yields no items: a crawl stores at its end only (a failure must change nothing), so items would
-only carry each letter from the spider to a dict, and measured, Scrapy's per-item path
-(spider-middleware output chain, item workers, pipeline call) was a fifth of the crawl's overhead
-over a bare fetch. Letter pages are posted to the worker without awaiting it (its answer is
-only ever a failure), for the same reason: an awaiting callback costs Scrapy a chain of futures
-per page.
+The spider extracts and decides what to fetch; its items go through the pipelines
+(crawler.pipelines.letter_tags, then letter_store), which store every letter when the crawl ends:
+a listed letter (ListedLetterItem, the first row seen of it), a letter page (LetterPageItem), or
+a letter page that could not be had or read (LetterPageFailedItem). A failure of the listing (a
+block page, an HTTP error, JSON of another shape), or the source refusing the crawler on any
+request (Akamai's redirect to its apology page: crawler.middlewares), ends the crawl as a source
+failure, and the store pipeline then writes nothing. A letter page that cannot be read (an HTTP
+error after retries, a truncated or foreign page) is that letter's page error, not the crawl's:
+the letter is stored from its listing row, the run is partial, and the next crawl asks for the
+page again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
-from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -44,11 +35,12 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler import offload
 from crawler.errors import SourceFailure
-from crawler.normalize.letters import LETTERS_PATH
+from crawler.extract.letter_page import parse_letter_page
+from crawler.extract.listing_ajax import parse_listing_page
+from crawler.items import LetterPageFailedItem, LetterPageItem, ListedLetterItem
+from crawler.normalize.letters import LETTERS_PATH, letter_slug
 from crawler.normalize.text import parse_listing_date
-from crawler.pipelines.letter_collection import letter_page_failed, read_letter, read_listing
 
 LISTING_AJAX_PATH = "/datatables/views/ajax"
 #: Drupal's own AJAX endpoint: a POST answered with a command list carrying the view's HTML table
@@ -75,27 +67,8 @@ KnownLetters = Mapping[str, tuple[date | None, date | None]]
 PAGES_PER_RUN = 200
 
 
-_SPIDER_MW = "scrapy.spidermiddlewares"
-
-
 class FdaWarningLettersSpider(scrapy.Spider):
     name = "fda_warning_letters"
-    # crawler.run hands over the store's state as a call to make (`stored_state`), not as values:
-    # the first listing request goes out while the worker is still reading the store
-    learns_stored_state = True
-    # Every request this spider makes is built here from a validated slug (at most 300 characters
-    # of [a-z0-9-]), one level below the listing, with its Referer set as a browser would: the
-    # generic per-output middlewares (depth, URL length, referer policy, meta-copy check) have
-    # nothing to do, and measured they were a fifth of the crawl's overhead over a bare fetch.
-    custom_settings = {
-        "SPIDER_MIDDLEWARES": {
-            f"{_SPIDER_MW}.referer.RefererMiddleware": None,
-            f"{_SPIDER_MW}.urllength.UrlLengthMiddleware": None,
-            f"{_SPIDER_MW}.depth.DepthMiddleware": None,
-            f"{_SPIDER_MW}.metacopy.MetaCopyDetectionMiddleware": None,
-            f"{_SPIDER_MW}.start.StartSpiderMiddleware": None,
-        }
-    }
 
     def __init__(
         self,
@@ -108,7 +81,6 @@ class FdaWarningLettersSpider(scrapy.Spider):
         known: KnownLetters | None = None,
         listed: int = 0,
         backlog: Sequence[str] = (),
-        stored_state: Callable[[], Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -122,14 +94,10 @@ class FdaWarningLettersSpider(scrapy.Spider):
         self.known: KnownLetters = known or {}
         self.listed = listed  # letters the listing showed last time
         self.backlog: Sequence[str] = backlog  # stored letters still without a readable page, newest first
-        # or both, from the store, when the first listing page is in: see _learn_stored_state
-        self._stored_state = stored_state
         self.failure: str | None = None
         self.page_failures: list[str] = []  # letter pages that could not be read (the store pipeline's)
         self.complete = False  # the whole listing was read, to its last row
         self.seen: set[str] = set()  # the letters the listing showed
-        # the key of what this crawl read, kept in the worker for the store pipeline (module doc)
-        self.crawl_key = uuid.uuid4().hex
         self.requested: set[str] = set()  # letter pages asked for (the listing can repeat a row)
         self._backlog_asked = False
         self._draw = 0
@@ -168,16 +136,18 @@ class FdaWarningLettersSpider(scrapy.Spider):
             **common,
         )
 
-    async def parse_listing(self, response: Response, start: int) -> list[scrapy.Request]:
-        # a list, not an async generator: Scrapy wraps each output of an async generator in a
-        # chain of async iterators, measured a tenth of the crawl process's overhead
+    def parse_listing(self, response: Response, start: int) -> list[scrapy.Request | ListedLetterItem]:
+        """The letters of one listing page (an item for each not seen before in this crawl),
+        the pages to read, and the next listing page while there is news."""
         try:
-            page = await offload.run(read_listing, self.crawl_key, response.body)
-        except (SourceFailure, offload.WorkerDied) as exc:
+            page = parse_listing_page(response.body, require_count=False)
+            listed = [(letter_slug(row.url or ""), row) for row in page.rows]
+        except SourceFailure as exc:
             self._fail(f"{exc} ({response.url})")
-        self._learn_stored_state()
+        except ValueError as exc:
+            self._fail(f"listing columns changed: {exc} ({response.url})")
         count = page.records_filtered  # None: the command-list form states no count
-        if not page.letters and ((count is not None and start < count) or (start == 0 and self.known)):
+        if not listed and ((count is not None and start < count) or (start == 0 and self.known)):
             reports = "states no count" if count is None else f"reports {count}"
             self._fail(
                 f"listing shows no letters at row {start} (it {reports}, the store has {len(self.known)})"
@@ -187,13 +157,15 @@ class FdaWarningLettersSpider(scrapy.Spider):
             # counting it would delist hundreds of letters after a few crawls
             self._fail(f"listing shrank to {count} letters from {self.listed} listed before")
         all_known = True
-        requests = []
+        requests: list[scrapy.Request] = []
+        items = []
         crawler = getattr(self, "crawler", None)  # None when a test calls a callback directly
         stats = crawler.stats if crawler is not None else None
-        for letter in page.letters:
-            slug = letter.slug
-            self.seen.add(slug)
-            if self._needs_page(slug, letter.response_letter, letter.closeout_letter):
+        for slug, row in listed:
+            if slug not in self.seen:  # FDA can repeat a row while the crawl pages: the first wins
+                self.seen.add(slug)
+                items.append(ListedLetterItem(slug, row))
+            if self._needs_page(slug, row.response_letter, row.closeout_letter):
                 all_known = False
                 if slug in self.requested:
                     continue
@@ -203,11 +175,9 @@ class FdaWarningLettersSpider(scrapy.Spider):
                         stats.inc_value("exowatch/letter_pages_deferred")
                     continue
                 requests.append(self._letter_request(slug))
-        next_start = start + len(page.letters)
+        next_start = start + len(listed)
         # without a count, a page shorter than asked is the last
-        more = bool(page.letters) and (
-            next_start < count if count is not None else len(page.letters) >= self.page_size
-        )
+        more = bool(listed) and (next_start < count if count is not None else len(listed) >= self.page_size)
         if more and (self.full or not all_known):
             # first: Scrapy schedules a callback's requests one event-loop turn each, while
             # it fetches; last, the next listing page waited for this page's letters, and the
@@ -218,7 +188,7 @@ class FdaWarningLettersSpider(scrapy.Spider):
             if self.complete and count is None and len(self.seen) < self.listed * MIN_LISTING_SHARE:
                 self._fail(f"listing shrank to {len(self.seen)} letters from {self.listed} listed before")
             requests.extend(self._backlog_requests())
-        return requests
+        return [*requests, *items]
 
     def _letter_request(self, slug: str) -> scrapy.Request:
         self.requested.add(slug)
@@ -248,15 +218,6 @@ class FdaWarningLettersSpider(scrapy.Spider):
             crawler.stats.set_value("exowatch/letter_pages_backlog", len(requests))
         return requests
 
-    def _learn_stored_state(self) -> None:
-        """What the store holds (`known`, `listed`, `backlog`), asked of the crawl's worker before the crawl
-        started (crawler.run) and needed only now: the first listing page was fetched meanwhile.
-        The worker answers in order, so its answer is in by the time the listing's is."""
-        if self._stored_state is not None:
-            state, self._stored_state = self._stored_state(), None
-            self.known, self.listed = state["known"], state["listed"]
-            self.backlog = state.get("backlog", ())
-
     def _needs_page(self, slug: str, response_letter: object, closeout_letter: object) -> bool:
         """A listed letter is news (its page is read first, and the listing is paged on) when the
         store lacks it or its listing row shows a response or close-out the store lacks. A stored
@@ -273,20 +234,19 @@ class FdaWarningLettersSpider(scrapy.Spider):
 
     # -- letters -------------------------------------------------------------------------------
 
-    def parse_letter(self, response: Response, slug: str) -> Awaitable[None] | None:
-        # Extracted, tagged and kept in the extraction worker while Scrapy goes on fetching: no
-        # answer to wait for, unless the worker is far behind (then Scrapy waits with us). A page
-        # that is not a whole letter page is kept there as the letter's page error.
-        return offload.post(
-            read_letter,
-            self.crawl_key,
-            response.body,
-            response.url,
-            slug,
-            on_error=partial(self._letter_failed, slug),
-        )
+    def parse_letter(self, response: Response, slug: str) -> list[LetterPageItem | LetterPageFailedItem]:
+        """The letter's page, extracted; a page that is not a whole letter page (or that the
+        extractor fails on) is the letter's page error: one page does not sink the crawl."""
+        try:
+            return [LetterPageItem(slug, parse_letter_page(response.body, response.url))]
+        except SourceFailure as exc:
+            return [LetterPageFailedItem(slug, str(exc))]
+        except Exception as exc:  # noqa: BLE001 - an extractor bug on one page is that page's error
+            reason = f"the letter page could not be extracted: {type(exc).__name__}: {exc}"
+            self.logger.error("letter page failed: %s: %s", slug, reason)
+            return [LetterPageFailedItem(slug, reason)]
 
-    def on_letter_error(self, failure: Failure) -> None:
+    def on_letter_error(self, failure: Failure) -> list[LetterPageFailedItem]:
         """A letter page that could not be had (after Scrapy's retries): the letter's page error.
         Unless the source refused the crawler (a SourceFailure from the middlewares, such as
         Akamai's redirect to its apology page): that is the source's failure, not the page's."""
@@ -295,15 +255,7 @@ class FdaWarningLettersSpider(scrapy.Spider):
         if failure.check(SourceFailure):
             self._fail(f"letter {slug}: {reason}")
         self.logger.error("letter page failed: %s: %s", slug, reason)
-        # no backlog wait here (an error is small, and rare): the posted call is not awaited
-        offload.post(
-            letter_page_failed, self.crawl_key, slug, reason, on_error=partial(self._letter_failed, slug)
-        )
-
-    def _letter_failed(self, slug: str, exc: Exception) -> None:
-        # not the page's fault: the worker that keeps the crawl's letters died (or could not
-        # answer), so what the crawl read is lost: the crawl fails
-        self._fail_soon(f"letter {slug}: {exc}")
+        return [LetterPageFailedItem(slug, reason)]
 
     # -- failures ------------------------------------------------------------------------------
 
@@ -317,15 +269,6 @@ class FdaWarningLettersSpider(scrapy.Spider):
         """A source failure ends the crawl; the first reason is the one recorded."""
         self._note_failure(reason)
         raise CloseSpider("source_failure")
-
-    def _fail_soon(self, reason: str) -> None:
-        """A failure heard outside a callback (the worker's answer to a posted page): the same
-        end, asked of the engine, since there is no callback to raise CloseSpider from."""
-        first = self.failure is None
-        self._note_failure(reason)
-        engine = self.crawler.engine
-        if first and engine is not None and engine.spider is not None:
-            asyncio.ensure_future(engine.close_spider_async(reason="source_failure"))
 
     def _note_failure(self, reason: str) -> None:
         if self.failure is None:

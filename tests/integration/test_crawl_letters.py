@@ -83,26 +83,6 @@ def test_crawl_stores_letters_with_pages_and_tags_then_a_recrawl_is_silent(site)
     assert last_run(site.store).records_new == 0
 
 
-def test_extraction_in_the_crawl_process_stores_what_the_worker_stores(site, tmp_path):
-    # [crawl] extract_workers = 0: pages parsed in the crawl process itself (a one-core machine)
-    inline_url = f"sqlite:///{tmp_path / 'inline.db'}"
-    inline_config = write_config(tmp_path / "inline.toml", site.server, inline_url, extract_workers=0)
-    assert main(["--config", str(inline_config), "init"]) == 0
-    assert main(["--config", str(inline_config), "crawl", "fda_warning_letters", "--full"]) == 0
-    assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
-    inline = Store.open(inline_url)
-    try:
-        by_worker, by_crawl = rows(site.store), rows(inline)
-    finally:
-        inline.close()
-    fields = ("company_name", "letter_date", "products", "recipient_name", "body_text", "content_hash",
-              "tags", "tag_phrases", "product_names", "closeout_letters")  # fmt: skip
-    assert len(by_crawl) == len(site.letters)
-    assert {slug: [getattr(r, f) for f in fields] for slug, r in by_crawl.items()} == {
-        slug: [getattr(r, f) for f in fields] for slug, r in by_worker.items()
-    }
-
-
 def test_a_posted_closeout_is_exactly_one_letter_updated(site):
     assert site.exowatch("crawl", "fda_warning_letters", "--full")[0] == 0
     target = next(letter for letter in site.letters if not letter.closeout)

@@ -1,12 +1,11 @@
 """The warning-letters spider's requests, without a crawl: which letter pages a listing page asks for."""
 
-import asyncio
 from datetime import date
 
 import scrapy
 from scrapy.http import TextResponse
 
-from crawler.pipelines import letter_collection
+from crawler.items import ListedLetterItem
 from crawler.spiders.fda_warning_letters import LISTING_PAGE_PATH, FdaWarningLettersSpider
 from tests.unit.test_listing_ajax import KIMERA, answer
 
@@ -25,9 +24,7 @@ def _row(slug: str) -> list[str]:
 def _outputs(spider, rows, start=0, total=None):
     url = f"{BASE}/datatables/views/ajax?start={start}"
     response = TextResponse(url, body=answer(rows, total=total, recordsFiltered=total or len(rows)))
-
-    # no worker here: the listing is read inline (crawler.offload)
-    return asyncio.run(spider.parse_listing(response, start=start))
+    return spider.parse_listing(response, start=start)
 
 
 def test_a_letter_listed_twice_is_fetched_once_with_the_listing_as_referer():
@@ -38,9 +35,9 @@ def test_a_letter_listed_twice_is_fetched_once_with_the_listing_as_referer():
     letters = [r for r in first + second if isinstance(r, scrapy.Request) and "/warning-letters/" in r.url]
     assert [r.url.rsplit("/", 1)[1] for r in letters] == ["a-1-01012024", "b-2-01012024", "c-3-01012024"]
     assert all(r.headers["Referer"] == f"{BASE}{LISTING_PAGE_PATH}".encode() for r in letters)
-    # every listed letter reaches the store once, with the first row seen of it
-    kept = letter_collection._crawls.pop(spider.crawl_key).rows
-    assert list(kept) == ["a-1-01012024", "b-2-01012024", "c-3-01012024"]
+    # every listed letter is an item once, with the first row seen of it
+    kept = [item.slug for item in first + second if isinstance(item, ListedLetterItem)]
+    assert kept == ["a-1-01012024", "b-2-01012024", "c-3-01012024"]
     assert spider.seen == set(kept)
 
 
@@ -73,25 +70,21 @@ def test_the_listing_s_news_comes_first_and_the_backlog_fills_the_budget():
     outputs = _outputs(spider, rows, total=4)
     assert _letters(outputs) == ["c-3-01012024", "d-4-01012024", "b-2-01012024"]
     assert spider.complete
-    letter_collection._crawls.pop(spider.crawl_key)
 
 
 def test_new_letters_over_the_budget_wait_for_a_later_crawl_and_a_full_crawl_has_none():
     rows = [_row(f"{c}-{n}-01012024") for n, c in enumerate("abcde", 1)]
     spider = FdaWarningLettersSpider(base_url=BASE, page_size=5, pages_per_run=2, backlog=["z-9-01012024"])
     assert _letters(_outputs(spider, rows, total=5)) == ["a-1-01012024", "b-2-01012024"]
-    letter_collection._crawls.pop(spider.crawl_key)
     spider = FdaWarningLettersSpider(
         base_url=BASE, page_size=5, pages_per_run=2, full=True, backlog=["z-9-01012024"]
     )
     assert len(_letters(_outputs(spider, rows, total=5))) == 5  # every listed letter; no budget left
-    letter_collection._crawls.pop(spider.crawl_key)
 
 
 def test_an_incremental_crawl_stops_paging_at_a_page_of_stored_letters_and_then_asks_for_the_backlog():
     known = {f"{c}-{n}-01012024": (None, CLOSED) for n, c in enumerate("abc", 1)}
     spider = FdaWarningLettersSpider(base_url=BASE, page_size=3, known=known, backlog=["q-7-01012024"])
     outputs = _outputs(spider, [_row(s) for s in known], total=9)
-    assert not any("/datatables/" in r.url for r in outputs)  # no next listing page
+    assert not any("/datatables/" in r.url for r in outputs if isinstance(r, scrapy.Request))  # no next page
     assert _letters(outputs) == ["q-7-01012024"] and not spider.complete
-    letter_collection._crawls.pop(spider.crawl_key)
