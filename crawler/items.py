@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing an item does not import every extractor
     from crawler.extract.alert_page import AlertPage
+    from crawler.extract.clinic_page import ClinicPage
     from crawler.extract.feed import FeedEntry
     from crawler.extract.letter_page import LetterPage
     from crawler.extract.listings import ListingEntry
@@ -72,3 +73,25 @@ class ListingEntriesItem:
     source: str
     entries: tuple[ListingEntry, ...]
     country: str | None = None  # the source's country for entries that do not say
+
+
+@dataclass(frozen=True)
+class ClinicPageItem:
+    """A page of a clinic's own site, extracted, with its HTML (for the snapshot) and the treatment
+    links the spider chose to follow (None at the depth limit: its links were not read)."""
+
+    clinic_key: str
+    site_domain: str  # the clinic's registrable domain: what its home page may say of itself
+    page: ClinicPage
+    html: bytes
+    etag: str | None
+    last_modified: str | None
+    links: tuple[tuple[str, str], ...] | None
+    home: bool
+
+
+@dataclass(frozen=True)
+class PageCheckedItem:
+    """A stored page asked for again and answered 304 Not Modified: only its check time moves."""
+
+    url: str

@@ -2,8 +2,7 @@
 
 Spiders only extract and never open the store (DESIGN.md); what they need to know of it (which
 letters or notices are stored already, how many letters the listing had) is read by
-`stored_state`, before the reactor starts, and handed to the spider as arguments. The crawl runs
-it in its worker (crawler.offload), which reads the store while Scrapy starts up here.
+`stored_state`, before the reactor starts, and handed to the spider as arguments.
 """
 
 from __future__ import annotations
@@ -67,7 +66,10 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
                 "pages_per_site": source.pages_per_site,
                 "recheck_after_hours": 0.0 if full else source.recheck_after_hours,
             },
-            pipelines={"crawler.pipelines.clinic_store.ClinicPagesPipeline": 300},
+            pipelines={
+                "crawler.pipelines.clinic_pages.ClinicDescriptionPipeline": 200,
+                "crawler.pipelines.clinic_pages.ClinicPageStorePipeline": 300,
+            },
             settings={
                 "EXOWATCH_SNAPSHOT_RETENTION_DAYS": source.snapshot_retention_days,
                 # many sites side by side, each one request at a time ([crawl] requests_per_site)
@@ -80,9 +82,7 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
 def stored_state(spider_name: str, database: DatabaseConfig, *, letter_pages: int = 200) -> dict[str, Any]:
     """The spider's arguments that come from the store: what it has already (for the letters
     crawl, also the `letter_pages` newest letters still without a readable page)."""
-    # Imported here, not at the top: the crawl process imports this module, and only its worker,
-    # which runs this function, needs SQLAlchemy (see crawler.offload).
-    from db.store import Store
+    from db.store import Store  # imported when it is needed: `scrapy list` needs no SQLAlchemy
 
     store = Store.open(database.url, busy_timeout_seconds=database.busy_timeout_seconds)
     try:

@@ -1,9 +1,8 @@
-"""Store what the clinic spiders saw: clinics from the listings, pages from the clinics' sites.
+"""Store what the clinic listings crawl saw: the clinics.
 
 Listings are small: their entries are gathered for the whole crawl and resolved into clinics at
-its end, against each other and against the stored clinics (crawler.normalize.clinics). Pages are
-many and large: the crawl's worker writes them in batches as they come (crawler.pipelines.
-clinic_pages). A site's faults never lose the others.
+its end, against each other and against the stored clinics (crawler.normalize.clinics). The
+clinics' own sites have their own pipelines (crawler.pipelines.clinic_pages).
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler import offload
 from crawler.extract.listings import ListingEntry
 from crawler.items import ListingEntriesItem
 from crawler.normalize.clinics import resolve_clinics
-from crawler.pipelines.clinic_pages import begin_pages, finish_pages
 
 
 class ClinicListingsPipeline:
@@ -41,7 +38,7 @@ class ClinicListingsPipeline:
         if self.crawler.spider.failure:
             stats.set_value("exowatch/stored", False)
             return
-        from db.store import Store  # here: the clinic-site crawl, which imports this module, does not need it
+        from db.store import Store  # imported when it writes: loading this module needs no SQLAlchemy
 
         store = Store.open(self.database_url)
         try:
@@ -52,41 +49,4 @@ class ClinicListingsPipeline:
         stats.set_value("exowatch/listing_entries", len(self.entries))
         for name, value in zip(("new", "changed", "unchanged"), report.counts(), strict=True):
             stats.set_value(f"exowatch/records_{name}", value)
-        stats.set_value("exowatch/stored", True)
-
-
-class ClinicPagesPipeline:
-    """The clinic-site crawl's pages are read and written by its worker (crawler.pipelines.
-    clinic_pages); this tells it where to write, and at the end to finish, and counts."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        settings = crawler.settings
-        self.database_url = settings.get("EXOWATCH_DATABASE_URL")
-        self.source = settings.get("EXOWATCH_RUN_SOURCE", "crawl")
-        self.retention_days = settings.getint("EXOWATCH_SNAPSHOT_RETENTION_DAYS", 730)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ClinicPagesPipeline:
-        return cls(crawler)
-
-    async def open_spider(self) -> None:
-        await offload.run(begin_pages, self.crawler.spider.crawl_key, self.database_url, self.source)
-
-    def process_item(self, item: Any) -> Any:
-        return item  # the spider yields none: its pages go to the worker
-
-    async def close_spider(self) -> None:
-        stats = self.crawler.stats
-        counts = await offload.run(
-            finish_pages,
-            self.crawler.spider.crawl_key,
-            self.database_url,
-            self.source,
-            retention_days=self.retention_days,
-        )
-        stats.set_value("exowatch/snapshots_pruned", counts["pruned"])
-        for name in ("new", "changed", "unchanged"):
-            stats.set_value(f"exowatch/records_{name}", counts[name])
-        stats.set_value("exowatch/snapshots", counts["snapshots"])
         stats.set_value("exowatch/stored", True)

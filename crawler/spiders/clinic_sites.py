@@ -8,12 +8,13 @@ Re-crawls are cheap: a page checked less than `recheck_after_hours` ago is not a
 (the links it led to are followed from the store), and one asked for again carries its ETag and
 Last-Modified, so an unchanged page costs a 304. Faults are counted and never stop the crawl: a
 redirect loop, a page over the size limit, a non-HTML answer, an HTTP error; links to private or
-loopback addresses are counted and never requested. Nothing here touches the store.
+loopback addresses are counted and never requested. Nothing here touches the store: each page
+read is a ClinicPageItem (with the links chosen to follow), each page answered 304 a
+PageCheckedItem, and the pipelines (crawler.pipelines.clinic_pages) store them.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,12 +26,11 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler import offload
 from crawler.errors import SourceFailure
-from crawler.extract.clinic_page import sitemap_urls
+from crawler.extract.clinic_page import parse_clinic_page, sitemap_urls
+from crawler.items import ClinicPageItem, PageCheckedItem
 from crawler.normalize.clinics import registrable_domain
 from crawler.normalize.urls import canonical_url
-from crawler.pipelines.clinic_pages import FetchedPage, page_checked, read_page
 from crawler.sites.site_links import SiteView, on_site_scheme, treatment_links, www_twin_host
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -82,9 +82,6 @@ class ClinicSitesSpider(scrapy.Spider):
         self.pages_per_site = pages_per_site
         self.fresh_after = datetime.now(UTC) - timedelta(hours=recheck_after_hours)
         self.page_failures: list[str] = []
-        self.worker_died = False
-        # the key of this crawl's pages in the worker (crawler.pipelines.clinic_pages)
-        self.crawl_key = uuid.uuid4().hex
         self.seen: set[str] = set()
 
     failure = None  # one site's faults never fail the crawl
@@ -154,13 +151,14 @@ class ClinicSitesSpider(scrapy.Spider):
 
     # -- responses -----------------------------------------------------------------------------
 
-    async def parse_page(self, response: Response, site: Site, depth: int, url: str) -> list[Any]:
+    def parse_page(self, response: Response, site: Site, depth: int, url: str) -> list[Any]:
+        """The page as an item, and the requests for the treatment links it leads to."""
         stats = self.crawler.stats
         if response.status == 304:
             stats.inc_value("exowatch/pages_not_modified")
-            self._post(page_checked, url)
             state = self.states.get(url) or {}
-            return self._follow(site, [tuple(x) for x in state.get("links") or ()], depth)
+            stored_links = [tuple(link) for link in state.get("links") or ()]
+            return [PageCheckedItem(url), *self._follow(site, stored_links, depth)]
         content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
         if content_type not in HTML_TYPES or not isinstance(response, TextResponse):
             stats.inc_value("exowatch/pages_not_html")
@@ -168,45 +166,32 @@ class ClinicSitesSpider(scrapy.Spider):
         final = urlsplit(response.url)
         if depth == 0 and final.netloc != site.host and registrable_domain(response.url) == site.domain:
             site.host, site.scheme = final.netloc, final.scheme  # the home page moved (www. to bare)
-        fetched = FetchedPage(
-            clinic_key=site.clinic_key,
-            final_url=response.url,
-            body=response.body,
-            encoding=response.encoding,
-            etag=_header(response, b"ETag"),
-            last_modified=_header(response, b"Last-Modified"),
-            follows=depth < self.max_depth,  # at the depth limit no link is followed: none is read
-            home=depth == 0,
-        )
-        try:  # read, kept and written by the extraction worker, while Scrapy goes on fetching
-            read = await offload.run(read_page, self.crawl_key, fetched, site.view())
+        follows = depth < self.max_depth  # at the depth limit no link is followed: none is read
+        try:
+            page = parse_clinic_page(
+                response.body, response.url, encoding=response.encoding, with_links=follows
+            )
         except SourceFailure as exc:
             self._failed(f"page {url}: {exc}")
             return []
-        except offload.WorkerDied as exc:
-            self._worker_died(exc)
-            self._failed(f"page {url}: {exc}")
-            return []
-        if read.encoding_repaired:
+        if page.encoding != response.encoding:
             stats.inc_value("exowatch/pages_encoding_repaired")
-        if read.links is None:
-            return []
-        self._count_refused(read.links.refused)
-        return self._follow(site, read.links.links, depth)
-
-    def _post(self, function, *args: Any) -> None:
-        offload.post(function, self.crawl_key, *args, on_error=self._write_failed)
-
-    def _write_failed(self, exc: Exception) -> None:
-        if isinstance(exc, offload.WorkerDied):
-            self._worker_died(exc)
-        else:
-            self._failed(f"store: {type(exc).__name__}: {str(exc)[:200]}")
-
-    def _worker_died(self, exc: Exception) -> None:
-        if not self.worker_died:
-            self.worker_died = True
-            self._failed(f"{exc}: the pages it had read and not yet written (a batch at most) are not stored")
+        links = None
+        requests: list[scrapy.Request] = []
+        if follows:
+            links = self._treatment_links(site, page.links)
+            requests = self._follow(site, links, depth)
+        item = ClinicPageItem(
+            clinic_key=site.clinic_key,
+            site_domain=site.domain,
+            page=page,
+            html=response.body,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+            links=None if links is None else tuple(links),
+            home=depth == 0,
+        )
+        return [item, *requests]
 
     def _count_refused(self, refused: Iterable[tuple[str, str]]) -> None:
         for url, reason in refused:

@@ -212,39 +212,3 @@ def test_pages_stored_at_the_depth_limit_are_read_whole_when_a_deeper_crawl_need
     asked = {url: conditional for url, _, conditional in web.log[start:]}
     assert unread <= set(asked) and not any(asked[url] for url in unread)
     assert {row.url for row in rows(web.store, Page)} == {p["url"] for p in EXPECTED["pages"]}
-
-
-def test_pages_extracted_in_the_crawl_process_are_stored_as_the_worker_stores_them(web, tmp_path):
-    # [crawl] extract_workers = 0: every page parsed, extracted and compressed in the crawl process
-    inline_url = f"sqlite:///{tmp_path / 'inline.db'}"
-    inline_config = tmp_path / "inline.toml"
-    write_config(inline_config, web, inline_url)
-    inline_config.write_text(
-        inline_config.read_text().replace(
-            "requests_per_site = 1\n", "requests_per_site = 1\nextract_workers = 0\n"
-        )
-    )
-    for step in ("crawl clinic_listings", "crawl clinic_sites"):
-        assert web.exowatch(*step.split())[0] == 0
-    assert main(["--config", str(inline_config), "init"]) == 0
-    for step in ("crawl clinic_listings", "crawl clinic_sites"):
-        assert main(["--config", str(inline_config), *step.split()]) == 0
-    inline = Store.open(inline_url)
-    try:
-        stores = (web.store, inline)
-        pages = [
-            {r.url: (r.title, r.text, r.content_hash, r.lang, r.encoding, r.links) for r in rows(s, Page)}
-            for s in stores
-        ]
-        urls = [{r.id: r.url for r in rows(s, Page)} for s in stores]
-        snapshots = [
-            {
-                ids[r.page_id]: (gzip.decompress(r.html_gzip), r.html_bytes, r.encoding)
-                for r in rows(s, PageSnapshot)
-            }
-            for s, ids in zip(stores, urls, strict=True)
-        ]
-    finally:
-        inline.close()
-    assert len(pages[1]) == len(EXPECTED["pages"]) and pages[1] == pages[0]
-    assert snapshots[1] and snapshots[1] == snapshots[0]
