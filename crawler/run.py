@@ -21,7 +21,6 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
-from crawler import offload
 from crawler.plans import CrawlPlan, crawl_plan, stored_state
 from crawler.settings import crawl_settings
 from crawler.spiders import SPIDERS, spider_class
@@ -81,24 +80,15 @@ def _deprecations_are_errors() -> None:
 
 
 def crawl(config: Config, spider_name: str, *, run_id: int, full: bool) -> dict[str, Any]:
-    if config.crawl.extract_workers:
-        # forked first, while this process is single-threaded (no reactor, no thread pool yet);
-        # it reads the store while Scrapy starts up here, then extracts, then writes
-        offload.start()
-    try:
-        state = offload.begin(
-            stored_state,
-            spider_name,
-            config.database,
-            letter_pages=config.sources.fda_warning_letters.pages_per_run,
-        )
-        plan = crawl_plan(spider_name, config, full=full)
-        return _crawl(config, spider_name, plan, state, run_id)
-    finally:
-        offload.stop()
+    state = stored_state(
+        spider_name, config.database, letter_pages=config.sources.fda_warning_letters.pages_per_run
+    )
+    return _crawl(config, spider_name, crawl_plan(spider_name, config, full=full), state, run_id)
 
 
-def _crawl(config: Config, spider_name: str, plan: CrawlPlan, state, run_id: int) -> dict[str, Any]:
+def _crawl(
+    config: Config, spider_name: str, plan: CrawlPlan, state: dict[str, Any], run_id: int
+) -> dict[str, Any]:
     settings = crawl_settings(
         user_agent_contact=config.crawl.contact,
         allow_hosts=config.crawl.allow_hosts,
@@ -124,7 +114,7 @@ def _crawl(config: Config, spider_name: str, plan: CrawlPlan, state, run_id: int
         bugs.append(f"spider error on {response.url[:200]}: {error}")
 
     crawler.signals.connect(on_spider_error, signal=signals.spider_error)
-    process.crawl(crawler, **plan.spider_kwargs, **state())
+    process.crawl(crawler, **plan.spider_kwargs, **state)
     process.start()
     return _record(config, crawler, run_id, bugs)
 
@@ -147,8 +137,7 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
         reason = _problems_line(problems)
     else:
         status = "ok"
-    offload.call(
-        finish_run,
+    finish_run(
         config.database,
         run_id,
         status=status,
@@ -173,7 +162,7 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
 
 
 def finish_run(database: DatabaseConfig, run_id: int, **outcome: Any) -> None:
-    """Fill in the crawl's crawl_runs row (in the crawl's worker, when it has one)."""
+    """Fill in the crawl's crawl_runs row."""
     from db.store import Store  # here, not at the top: see crawler.plans.stored_state
 
     store = Store.open(database.url, busy_timeout_seconds=database.busy_timeout_seconds)

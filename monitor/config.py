@@ -74,8 +74,9 @@ class CrawlConfig:
     # Every request through this HTTP proxy ("http://host:port"); empty: direct. The URL gate still
     # judges every target URL. The tests replay a whole web of clinic sites through one.
     proxy: str = ""
-    # Processes that extract crawled pages beside the crawl's own (0: extract in the crawl process).
-    extract_workers: int = 1
+    # Obsolete: crawls once forked an extraction worker. Still read, so that an older config loads;
+    # it does nothing, and the README says to remove it.
+    extract_workers: int = field(default=1, metadata={"obsolete": True})
 
     def __post_init__(self) -> None:
         _require(
@@ -100,7 +101,6 @@ class CrawlConfig:
             "a number of seconds from 0 to 600",
         )
         _require(1 <= self.requests_per_site <= 32, "crawl.requests_per_site", "an integer from 1 to 32")
-        _require(self.extract_workers in (0, 1), "crawl.extract_workers", "0 or 1")
         try:
             UrlGate(frozenset(self.allow_hosts))
         except ValueError as exc:
