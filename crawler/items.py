@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing an item does not import every extractor
@@ -78,16 +79,18 @@ class ListingEntriesItem:
 @dataclass(frozen=True)
 class ClinicPageItem:
     """A page of a clinic's own site, extracted, with its HTML (for the snapshot) and the treatment
-    links the spider chose to follow (None at the depth limit: its links were not read)."""
+    links the spider chose to follow (None at the depth limit: its links were not read). In a feed
+    export (`scrapy crawl clinic_sites -O pages.jsonl`) the HTML is base64: it is bytes, in the
+    page's own encoding."""
 
     clinic_key: str
     site_domain: str  # the clinic's registrable domain: what its home page may say of itself
     page: ClinicPage
-    html: bytes
-    etag: str | None
-    last_modified: str | None
-    links: tuple[tuple[str, str], ...] | None
-    home: bool
+    html: bytes = field(metadata={"serializer": lambda raw: base64.b64encode(raw).decode("ascii")})
+    etag: str | None = None
+    last_modified: str | None = None
+    links: tuple[tuple[str, str], ...] | None = None
+    home: bool = False
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,9 @@ class ClinicSitesSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # `scrapy crawl -a name=value` passes text: numbers are read from it
+        depth, pages_per_site = int(depth), int(pages_per_site)
+        recheck_after_hours = float(recheck_after_hours)
         self.sites: list[Site] = []
         for clinic_key, website in sites:
             try:
@@ -99,6 +102,15 @@ class ClinicSitesSpider(scrapy.Spider):
                 cb_kwargs={"site": site},
                 dont_filter=True,
             )
+
+    def parse(self, response: Response, **kwargs: Any) -> list[Any]:
+        """Any page as a clinic's home page (for `scrapy parse URL` and `scrapy shell`): the page's
+        item, and the requests for the treatment links it leads to."""
+        home = canonical_url(response.url, keep_scheme=True)
+        parts = urlsplit(home)
+        domain = registrable_domain(home) or parts.netloc
+        site = Site(f"parsed:{parts.netloc}", domain, parts.scheme, home, parts.netloc)
+        return self.parse_page(response, site, depth=0, url=home)
 
     # -- scheduling ----------------------------------------------------------------------------
 

@@ -84,6 +84,9 @@ class FdaWarningLettersSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # `scrapy crawl -a name=value` passes text: numbers and flags are read from it
+        page_size, pages_per_run, listed = int(page_size), int(pages_per_run), int(listed)
+        full = _flag(full)
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
         if listing_endpoint not in LISTING_ENDPOINTS:
@@ -104,6 +107,17 @@ class FdaWarningLettersSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         yield self._listing_request(0)
+
+    def parse(self, response: Response, **kwargs: Any) -> list[Any]:
+        """Any page of this source, by its address (for `scrapy parse URL` and `scrapy shell`):
+        a letter's page, or the first page of the listing."""
+        if LETTERS_PATH in urlsplit(response.url).path:
+            try:
+                slug = letter_slug(response.url)
+            except ValueError:
+                slug = urlsplit(response.url).path.rstrip("/").rsplit("/", 1)[-1]
+            return self.parse_letter(response, slug)
+        return self.parse_listing(response, start=0)
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -274,6 +288,13 @@ class FdaWarningLettersSpider(scrapy.Spider):
         if self.failure is None:
             self.failure = reason
             self.logger.error("source failure: %s", reason)
+
+
+def _flag(value: object) -> bool:
+    """A flag given as text (`-a full=true`) or as a bool."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _reason(failure: Failure, where: str) -> str:
