@@ -10,8 +10,7 @@ Why it measures the way it does:
 * The full side is what `exowatch crawl clinic_sites` runs: `python -m crawler clinic_sites` in a
   child process, into a fresh SQLite store that holds the SITES clinics, with every stage (link
   selection, boilerplate removal and text, the batched page upsert with its events and gzip
-  snapshots). Its peak memory is the child's maximum resident set size plus its extraction
-  worker's (getrusage of both; each one's peak, summed: an upper bound).
+  snapshots). Its peak memory is the child's maximum resident set size (getrusage).
 * The baseline is a Scrapy spider fetching exactly the same URLs (robots.txt, home pages,
   treatment pages, sitemaps that answer 404) with the same settings and the same proxy, doing
   nothing with them.
@@ -50,9 +49,7 @@ CHILD = (
     "import resource, sys\n"
     "from crawler.run import main\n"
     "code = main(sys.argv[1:])\n"
-    "who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)\n"
-    "peak = sum(resource.getrusage(w).ru_maxrss for w in who)\n"
-    "print('maxrss_kb', peak, file=sys.stderr)\n"
+    "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 
