@@ -15,7 +15,7 @@ Why it measures the way it does:
   treatment pages, sitemaps that answer 404) with the same settings and the same proxy, doing
   nothing with them.
 * Both are whole child processes timed from start to exit; they alternate, each side's best round
-  is taken. Nothing is asserted.
+  is taken. The CPU each used (bench/child.py) is reported a page. Nothing is asserted.
 
 Run: `python bench/clinics.py` (EXOWATCH_BENCH_SITES, _PAGES, _ROUNDS to change it).
 """
@@ -27,13 +27,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.child import timed_run  # noqa: E402
 from db.records import ClinicRecord  # noqa: E402
 from db.store import Store  # noqa: E402
 
@@ -67,7 +67,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
     return server, f"127.0.0.1:{server.stdout.readline().strip()}"
 
 
-def run_full(folder: Path, proxy_host: str, round_no: int) -> tuple[float, int]:
+def run_full(folder: Path, proxy_host: str, round_no: int) -> tuple[float, float, int]:
     database = f"sqlite:///{folder / f'store-{round_no}.db'}"
     store = Store.open(database)
     store.init()
@@ -89,17 +89,15 @@ def run_full(folder: Path, proxy_host: str, round_no: int) -> tuple[float, int]:
     )
     env = {**os.environ, "EXOWATCH_CONFIG": str(config)}
     command = [sys.executable, "-c", CHILD, "clinic_sites", "--run-id", str(run_id)]
-    start = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
-    seconds = time.perf_counter() - start
+    result, seconds, cpu = timed_run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
     summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else {}
     if summary.get("records", {}).get("new") != SITES * PAGES:
         raise SystemExit(f"the crawl did not store {SITES * PAGES} pages: {summary or result.stderr[-3000:]}")
     peak_kb = int(result.stderr.strip().splitlines()[-1].split()[-1])
-    return seconds, peak_kb
+    return seconds, cpu, peak_kb
 
 
-def run_bare(folder: Path, proxy_host: str) -> float:
+def run_bare(folder: Path, proxy_host: str) -> tuple[float, float]:
     urls = []
     for home in sites():
         urls += [home, f"{home}sitemap.xml"] + [f"{home}treatments/{k}" for k in range(1, PAGES)]
@@ -116,19 +114,17 @@ def run_bare(folder: Path, proxy_host: str) -> float:
     job.write_text(
         json.dumps({"urls": urls, "allow_hosts": ["*.example", proxy_host], "overrides": overrides})
     )
-    start = time.perf_counter()
-    result = subprocess.run(
+    result, seconds, cpu = timed_run(
         [sys.executable, str(ROOT / "bench" / "bare_spider.py"), str(job)],
         capture_output=True,
         text=True,
         check=False,
     )
-    seconds = time.perf_counter() - start
     if result.stdout.strip() != str(len(urls)):
         raise SystemExit(
             f"the bare spider fetched {result.stdout.strip()!r} of {len(urls)}: {result.stderr[-2000:]}"
         )
-    return seconds
+    return seconds, cpu
 
 
 def main() -> int:
@@ -142,15 +138,18 @@ def main() -> int:
                 "sides alternating",
                 flush=True,
             )
-            full, bare, peaks = [], [], []
+            full, bare, peaks, full_cpu, bare_cpu = [], [], [], [], []
             for round_no in range(ROUNDS):
                 for side in ("full", "bare") if round_no % 2 == 0 else ("bare", "full"):
                     if side == "full":
-                        seconds, peak = run_full(folder, proxy_host, round_no)
+                        seconds, cpu, peak = run_full(folder, proxy_host, round_no)
                         full.append(seconds)
+                        full_cpu.append(cpu)
                         peaks.append(peak)
                     else:
-                        bare.append(run_bare(folder, proxy_host))
+                        seconds, cpu = run_bare(folder, proxy_host)
+                        bare.append(seconds)
+                        bare_cpu.append(cpu)
                 print(f"round {round_no + 1}: full {full[-1]:.1f} s, bare {bare[-1]:.1f} s", flush=True)
         finally:
             server.terminate()
@@ -159,6 +158,8 @@ def main() -> int:
     full_rate, bare_rate = pages / min(full), pages / min(bare)
     print(f"clinic crawl with store: {full_rate:,.0f} pages/s; bare Scrapy: {bare_rate:,.0f} pages/s")
     print(f"ratio: {full_rate / bare_rate:.2f} (goal >= {GOAL_RATIO:.2f})")
+    full_ms, bare_ms = 1000 * min(full_cpu) / pages, 1000 * min(bare_cpu) / pages
+    print(f"CPU a page: full {full_ms:.2f} ms, bare {bare_ms:.2f} ms; full/bare {full_ms / bare_ms:.2f}")
     print(f"peak memory of the crawl: {max(peaks) / 1024:.0f} MB (goal < {GOAL_MB} MB)")
     return 0
 

@@ -10,7 +10,8 @@ Why it measures the way it does:
   extraction, relevance tagging, the batched upsert and the events).
 * The baseline is a Scrapy spider that fetches exactly the same URLs (listing pages and letter
   pages) with the same settings (URL gate, limits, concurrency) and does nothing with them.
-* Both are whole child processes, timed from start to exit, so start-up counts on both sides.
+* Both are whole child processes, timed from start to exit, so start-up counts on both sides;
+  the CPU each used (bench/child.py) is reported a letter, with its own goal (full <= 2x bare).
   They alternate which goes first; each side's best round is taken (on a shared machine noise only
   adds time), and the ratio is full letters/s over bare letters/s. Nothing is asserted.
 
@@ -26,13 +27,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.child import timed_run  # noqa: E402
 from crawler.normalize.letters import LETTERS_PATH  # noqa: E402
 from crawler.spiders.fda_warning_letters import LISTING_AJAX_PATH, LISTING_PARAMS  # noqa: E402
 from db.store import Store  # noqa: E402
@@ -44,6 +45,7 @@ ROUNDS = int(os.environ.get("EXOWATCH_BENCH_ROUNDS", "4"))
 CONCURRENCY = int(os.environ.get("EXOWATCH_BENCH_CONCURRENCY", "8"))
 PAGE_SIZE = 100
 GOAL = 0.7
+CPU_GOAL = 2.0  # CPU a letter, full over bare (issue 18)
 
 
 def build_site(folder: Path) -> list[str]:
@@ -88,7 +90,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
     return server, f"127.0.0.1:{server.stdout.readline().strip()}"
 
 
-def run_full(host: str, folder: Path, round_no: int, expected: int) -> float:
+def run_full(host: str, folder: Path, round_no: int, expected: int) -> tuple[float, float]:
     database = f"sqlite:///{folder / f'store-{round_no}.db'}"
     store = Store.open(database)
     store.init()
@@ -101,19 +103,17 @@ def run_full(host: str, folder: Path, round_no: int, expected: int) -> float:
     )
     env = {**os.environ, "EXOWATCH_CONFIG": str(config)}
     command = [sys.executable, "-m", "crawler", "fda_warning_letters", "--run-id", str(run_id), "--full"]
-    start = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
-    seconds = time.perf_counter() - start
+    result, seconds, cpu = timed_run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
     summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else {}
     if summary.get("status") != "ok" or summary.get("letters", {}).get("new") != expected:
         raise SystemExit(
             f"the full crawl did not store {expected} letters: {summary or result.stderr[-2000:]}"
         )
     store.close()
-    return seconds
+    return seconds, cpu
 
 
-def run_bare(host: str, folder: Path, slugs: list[str]) -> float:
+def run_bare(host: str, folder: Path, slugs: list[str]) -> tuple[float, float]:
     base = f"http://{host}"
     urls = [
         f"{base}{LISTING_AJAX_PATH}?"
@@ -128,19 +128,17 @@ def run_bare(host: str, folder: Path, slugs: list[str]) -> float:
         "LOG_LEVEL": "INFO",
     }
     job.write_text(json.dumps({"urls": urls, "allow_hosts": [host], "overrides": overrides}))
-    start = time.perf_counter()
-    result = subprocess.run(
+    result, seconds, cpu = timed_run(
         [sys.executable, str(ROOT / "bench" / "bare_spider.py"), str(job)],
         capture_output=True,
         text=True,
         check=False,
     )
-    seconds = time.perf_counter() - start
     if result.stdout.strip() != str(len(urls)):
         raise SystemExit(
             f"the bare spider fetched {result.stdout.strip()!r} of {len(urls)} URLs: {result.stderr[-2000:]}"
         )
-    return seconds
+    return seconds, cpu
 
 
 def main() -> int:
@@ -155,14 +153,18 @@ def main() -> int:
                 f"in flight; best of {ROUNDS} rounds each, sides alternating",
                 flush=True,
             )
-            full, bare = [], []
+            full, bare, full_cpu, bare_cpu = [], [], [], []
             for round_no in range(ROUNDS):
                 order = ("full", "bare") if round_no % 2 == 0 else ("bare", "full")
                 for side in order:
                     if side == "full":
-                        full.append(run_full(host, folder, round_no, len(slugs)))
+                        seconds, cpu = run_full(host, folder, round_no, len(slugs))
+                        full.append(seconds)
+                        full_cpu.append(cpu)
                     else:
-                        bare.append(run_bare(host, folder, slugs))
+                        seconds, cpu = run_bare(host, folder, slugs)
+                        bare.append(seconds)
+                        bare_cpu.append(cpu)
                 print(f"round {round_no + 1}: full {full[-1]:.1f} s, bare {bare[-1]:.1f} s", flush=True)
         finally:
             server.terminate()
@@ -170,6 +172,11 @@ def main() -> int:
     full_rate, bare_rate = len(slugs) / min(full), len(slugs) / min(bare)
     print(f"full crawl with store: {full_rate:,.0f} letters/s; bare Scrapy: {bare_rate:,.0f} letters/s")
     print(f"ratio: {full_rate / bare_rate:.2f} (goal >= {GOAL:.2f})")
+    full_ms, bare_ms = 1000 * min(full_cpu) / len(slugs), 1000 * min(bare_cpu) / len(slugs)
+    print(
+        f"CPU a letter: full {full_ms:.2f} ms, bare {bare_ms:.2f} ms;"
+        f" full/bare {full_ms / bare_ms:.2f} (goal <= {CPU_GOAL:.1f})"
+    )
     return 0
 
 
