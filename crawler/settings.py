@@ -54,7 +54,15 @@ BASE_SETTINGS: dict[str, Any] = {
         if path
         not in ("scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl")
     },
-    "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
+    "DOWNLOAD_HANDLERS": {
+        "file": None,
+        "data": None,
+        "ftp": None,
+        "s3": None,
+        # connections to a proxy kept alive for every request in flight (crawler.handlers)
+        "http": "crawler.handlers.ProxyPoolDownloadHandler",
+        "https": "crawler.handlers.ProxyPoolDownloadHandler",
+    },
     # The URL gate, RFC 9309 robots.txt and counted size cuts.
     "DOWNLOADER_MIDDLEWARES": {
         GATE_MIDDLEWARE: 60,
