@@ -43,6 +43,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
 from crawler.errors import SourceFailure
+from crawler.robots_cache import RobotsCache
 from crawler.urlgate import UrlGate, Verdict
 
 if TYPE_CHECKING:
@@ -225,6 +226,9 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
       the gate refuses the page itself anyway.
 
     The host's decision lasts for the crawl; ``robotstxt/unreachable_disallow`` counts the hosts.
+    A robots.txt read within the last day by an earlier crawl is used as it was read, without
+    asking again (the spider's ``robots_cache``: crawler.robots_cache; ``robotstxt/cached``
+    counts them), and what this crawl reads is kept there for the next.
     It overrides two private hooks of RobotsTxtMiddleware (``_parse_robots``, ``_robots_error``);
     the constructor fails loudly if a Scrapy upgrade removes them.
     """
@@ -236,6 +240,17 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         if missing:
             raise RuntimeError(f"RobotsTxtMiddleware lacks {missing}: review {type(self).__name__}")
         self._unreachable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
+
+    async def robot_parser(self, request: Request):
+        netloc = urlparse_cached(request).netloc
+        cache = self._cache()
+        if netloc not in self._parsers and cache is not None and netloc in cache.fresh:
+            self._parsers[netloc] = build_from_crawler(self._parserimpl, self.crawler, cache.fresh[netloc])
+            self._stats.inc_value("robotstxt/cached")
+        return await super().robot_parser(request)
+
+    def _cache(self) -> RobotsCache | None:
+        return getattr(self.crawler.spider, "robots_cache", None)
 
     def process_request_2(self, rp, request: Request) -> None:
         """Scrapy's check; a host disallowed because its robots.txt could not be read says so
@@ -249,11 +264,15 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
             raise IgnoreRequest(f"robots.txt unreachable ({why}): host disallowed (RFC 9309)") from None
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        cache = self._cache()
         if response.status >= 500 or response.status == 429:
             self._disallow_note(netloc, f"HTTP {response.status}")
             response = response.replace(body=ROBOTS_DISALLOW_ALL)
-        elif response.status >= 400:
-            response = response.replace(body=b"")
+        else:
+            if response.status >= 400:
+                response = response.replace(body=b"")
+            if cache is not None:
+                cache.keep(netloc, response.status, response.body)
         await super()._parse_robots(response, netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:

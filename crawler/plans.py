@@ -8,8 +8,10 @@ letters or notices are stored already, how many letters the listing had) is read
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from crawler.robots_cache import MAX_AGE_HOURS, RobotsCache
 from monitor.config import Config, DatabaseConfig
 
 
@@ -81,21 +83,24 @@ def crawl_plan(spider_name: str, config: Config, *, full: bool) -> CrawlPlan:
 
 def stored_state(spider_name: str, database: DatabaseConfig, *, letter_pages: int = 200) -> dict[str, Any]:
     """The spider's arguments that come from the store: what it has already (for the letters
-    crawl, also the `letter_pages` newest letters still without a readable page)."""
+    crawl, also the `letter_pages` newest letters still without a readable page), and the
+    robots.txt read within a day (crawler.robots_cache)."""
     from db.store import Store  # imported when it is needed: `scrapy list` needs no SQLAlchemy
 
     store = Store.open(database.url, busy_timeout_seconds=database.busy_timeout_seconds)
     try:
+        since = datetime.now(UTC) - timedelta(hours=MAX_AGE_HOURS)
+        state: dict[str, Any] = {"robots_cache": RobotsCache(fresh=store.robots_txt_since(since))}
         if spider_name == "fda_warning_letters":
-            return {
+            state |= {
                 "known": store.letter_listing_states(),
                 "listed": store.listed_letter_count(),
                 "backlog": store.letter_page_backlog(letter_pages),
             }
-        if spider_name == "fda_notices":
-            return {"known": store.notice_page_states()}
-        if spider_name == "clinic_sites":
-            return {"sites": store.clinic_sites(), "states": store.page_states()}
-        return {}
+        elif spider_name == "fda_notices":
+            state["known"] = store.notice_page_states()
+        elif spider_name == "clinic_sites":
+            state |= {"sites": store.clinic_sites(), "states": store.page_states()}
+        return state
     finally:
         store.close()

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import warnings
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy import signals
@@ -137,9 +138,11 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
         reason = _problems_line(problems)
     else:
         status = "ok"
+    cache = getattr(spider, "robots_cache", None)
     finish_run(
         config.database,
         run_id,
+        robots_txt=cache.read if cache is not None else {},
         status=status,
         counts=counts,
         seen=len(getattr(spider, "seen", ())),
@@ -161,12 +164,15 @@ def _record(config: Config, crawler, run_id: int, bugs: list[str]) -> dict[str, 
     }
 
 
-def finish_run(database: DatabaseConfig, run_id: int, **outcome: Any) -> None:
-    """Fill in the crawl's crawl_runs row."""
+def finish_run(
+    database: DatabaseConfig, run_id: int, *, robots_txt: dict[str, tuple[int, bytes]], **outcome: Any
+) -> None:
+    """Fill in the crawl's crawl_runs row, and keep the robots.txt it read for the next crawls."""
     from db.store import Store  # here, not at the top: see crawler.plans.stored_state
 
     store = Store.open(database.url, busy_timeout_seconds=database.busy_timeout_seconds)
     try:
+        store.record_robots_txt(robots_txt, datetime.now(UTC))
         store.finish_run(run_id, **outcome)
     finally:
         store.close()
@@ -174,7 +180,14 @@ def finish_run(database: DatabaseConfig, run_id: int, **outcome: Any) -> None:
 
 def _counters(stats: dict[str, Any]) -> dict[str, int]:
     """The run's own counters (exowatch/*, the URL gate's, size cuts): what it skipped and why."""
-    keep = ("exowatch/", "urlgate/", "httpcompression/", "robotstxt/forbidden", "retry/max_reached")
+    keep = (
+        "exowatch/",
+        "urlgate/",
+        "httpcompression/",
+        "robotstxt/forbidden",
+        "robotstxt/cached",
+        "retry/max_reached",
+    )
     return {
         key.split("/", 1)[1] if key.startswith("exowatch/") else key: value
         for key, value in sorted(stats.items())

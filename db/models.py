@@ -240,6 +240,20 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class RobotsTxt(Base):
+    """A host's robots.txt as last read, so that crawls within a day do not ask for it again
+    (RFC 9309 2.4 allows a cached copy for up to 24 hours). Only answers that decide something
+    are kept: a 2xx body, or an empty body for a 4xx (no robots.txt: everything allowed); a 5xx,
+    429 or network error is asked again by the next crawl."""
+
+    __tablename__ = "robots_txt"
+
+    netloc: Mapped[str] = mapped_column(String(300), primary_key=True)  # host[:port], as crawled
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class CrawlRun(Base):
     """One run of one source (a spider, or a file import): when, outcome, and counts."""
 

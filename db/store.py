@@ -45,7 +45,19 @@ from sqlalchemy.engine import Dialect
 
 from db.bulk import BulkStatement
 from db.engine import WRITE_OPTION, describe_url, json_dumps, make_engine
-from db.models import Base, Clinic, CrawlRun, Delivery, Event, Flag, Notice, Page, PageSnapshot, WarningLetter
+from db.models import (
+    Base,
+    Clinic,
+    CrawlRun,
+    Delivery,
+    Event,
+    Flag,
+    Notice,
+    Page,
+    PageSnapshot,
+    RobotsTxt,
+    WarningLetter,
+)
 from db.records import (
     CLINIC_UNION_FIELDS,
     LETTER_LIFECYCLE_FIELDS,
@@ -512,6 +524,29 @@ class Store:
                 connection.execute(
                     table.update().where(_key_in(connection, table.c.url, chunk)).values(checked_at=at)
                 )
+
+    def robots_txt_since(self, after: datetime) -> dict[str, bytes]:
+        """The robots.txt bodies read after `after`, by host[:port]."""
+        table = RobotsTxt.__table__
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(table.c.netloc, table.c.body).where(table.c.fetched_at >= after))
+            return {row.netloc: row.body for row in rows}
+
+    def record_robots_txt(self, read: Mapping[str, tuple[int, bytes]], at: datetime) -> None:
+        """Keep the robots.txt a crawl read (host[:port] -> status, body), replacing older ones."""
+        if not read:
+            return
+        table = RobotsTxt.__table__
+        netlocs = sorted(read)
+        with self._write() as connection:
+            for start in range(0, len(netlocs), _READ_CHUNK):
+                chunk = netlocs[start : start + _READ_CHUNK]
+                connection.execute(table.delete().where(table.c.netloc.in_(chunk)))
+                rows = [
+                    {"netloc": netloc, "status": read[netloc][0], "body": read[netloc][1], "fetched_at": at}
+                    for netloc in chunk
+                ]
+                connection.execute(table.insert(), rows)
 
     def prune_snapshots(self, before: datetime) -> int:
         """Delete snapshots taken before `before`, except each page's newest. Returns how many."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from db.models import Clinic, CrawlRun, Event, Page, PageSnapshot
+from db.models import Clinic, CrawlRun, Event, Page, PageSnapshot, RobotsTxt
 from db.store import Store
 from monitor.cli import main
 from tests.web_replay import CLINICS, WebReplay
@@ -212,3 +213,41 @@ def test_pages_stored_at_the_depth_limit_are_read_whole_when_a_deeper_crawl_need
     asked = {url: conditional for url, _, conditional in web.log[start:]}
     assert unread <= set(asked) and not any(asked[url] for url in unread)
     assert {row.url for row in rows(web.store, Page)} == {p["url"] for p in EXPECTED["pages"]}
+
+
+def test_each_site_s_robots_txt_is_asked_for_once_a_day(web):
+    """RFC 9309 lets a crawler reuse a robots.txt for 24 hours: a re-crawl within the day asks no
+    site for it again (each used as it was read, kept in the store); a day later every site is
+    asked again."""
+
+    def robots(start: int) -> list[str]:
+        return sorted(url for url, _, _ in web.log[start:] if url.endswith("/robots.txt"))
+
+    assert web.exowatch("crawl", "clinic_listings")[0] == 0
+    start = len(web.log)
+    assert web.exowatch("crawl", "clinic_sites")[0] == 0
+    first = robots(start)
+    assert first and len(first) == len(set(first))
+    kept = rows(web.store, RobotsTxt)
+    assert {row.netloc for row in kept} >= {url.split("/")[2] for url in first}
+    pages = {row.url: row.content_hash for row in rows(web.store, Page)}
+    def outcome() -> tuple[str, str]:  # the replayed web has faulty pages: the run says how many
+        run = last_run(web.store)
+        return run.status, (run.error or "").split(":")[0]
+
+    first_outcome = outcome()
+
+    start = len(web.log)
+    assert web.exowatch("crawl", "clinic_sites", "--full")[0] == 0
+    assert robots(start) == []
+    assert outcome() == first_outcome
+    cached = last_run(web.store).stats["robotstxt/cached"]
+    assert {row.url: row.content_hash for row in rows(web.store, Page)} == pages  # the same pages read
+
+    with web.store.engine.begin() as connection:
+        connection.execute(update(RobotsTxt).values(fetched_at=datetime.now(UTC) - timedelta(hours=25)))
+    start = len(web.log)
+    assert web.exowatch("crawl", "clinic_sites", "--full")[0] == 0
+    again = robots(start)  # the hosts crawled now (a site whose home moved off www. no longer has it)
+    assert set(again) <= set(first) and len(again) == cached > 0
+    assert "robotstxt/cached" not in last_run(web.store).stats
