@@ -233,7 +233,14 @@ def test_crawl_settings_are_hardened() -> None:
     assert settings["BOT_NAME"] == "exowatch"
     assert settings["TELNETCONSOLE_ENABLED"] is False
     assert settings["REMOTE_CONTROL_ENABLED"] is False
-    assert settings["DOWNLOAD_HANDLERS"] == {"file": None, "data": None, "ftp": None, "s3": None}
+    assert settings["DOWNLOAD_HANDLERS"] == {
+        "file": None,
+        "data": None,
+        "ftp": None,
+        "s3": None,
+        "http": "crawler.handlers.ProxyPoolDownloadHandler",
+        "https": "crawler.handlers.ProxyPoolDownloadHandler",
+    }
     assert settings["EXOWATCH_ALLOW_HOSTS"] == ["127.0.0.1:8123"]
     assert settings["USER_AGENT"].startswith("exowatch/") and settings["USER_AGENT"].endswith(
         "(+mailto:ops@example.org)"
